@@ -96,6 +96,7 @@ typedef struct {
     cli_conns *t;
     cli_conn *c;
     int fd;
+    int linger_ms;   /* how long its thread takes to release the slot after an EOF */
     atomic_int shut; /* 1: it read EOF (shut down), 2: the test's byte */
 } holder;
 
@@ -105,6 +106,8 @@ static void *hold(void *p)
     char b;
     ssize_t n = recv(h->fd, &b, 1, 0);
     atomic_store(&h->shut, n == 0 ? 1 : 2);
+    if (n == 0)
+        usleep((useconds_t)h->linger_ms * 1000);
     (void)cli_conns_release(h->t, h->c);
     return NULL;
 }
@@ -141,11 +144,12 @@ static void test_peer_cap_closes_oldest_handshake(void)
 }
 
 /* A connection's thread that only holds its slot: *theirs is the test's end. */
-static void start_holder(holder *h, cli_conns *t, cli_conn *c, pthread_t *th)
+static void start_holder(holder *h, cli_conns *t, cli_conn *c, pthread_t *th, int linger_ms)
 {
     h->t = t;
     h->c = c;
     h->fd = c->fd;
+    h->linger_ms = linger_ms;
     atomic_init(&h->shut, 0);
     test_thread(th, hold, h);
 }
@@ -162,14 +166,15 @@ static void end_holders(holder *h, pthread_t *th, const int *theirs, int n)
 
 /* With a and b held open (their peers' ends theirs_a and theirs_b), a newcomer from addr (its end
  * in *theirs_new) makes room by shutting down the one `victim` names (0: a, 1: b), not the
- * other; then the newcomer's slot is released. */
+ * other, also while the victim's thread takes linger_ms to release it; then the newcomer's
+ * slot is released. */
 static void newcomer_closes(cli_conns *t, cli_conn *a, int theirs_a, cli_conn *b, int theirs_b,
-                            const char *addr, int *theirs_new, int victim)
+                            const char *addr, int *theirs_new, int victim, int linger_ms)
 {
     holder h[2];
     pthread_t th[2];
-    start_holder(&h[0], t, a, &th[0]);
-    start_holder(&h[1], t, b, &th[1]);
+    start_holder(&h[0], t, a, &th[0], victim == 0 ? linger_ms : 0);
+    start_holder(&h[1], t, b, &th[1], victim == 1 ? linger_ms : 0);
     cli_conn *n = take(t, addr, theirs_new); /* returns once the victim is released */
     CHECK(n != NULL);
     CHECK_INT(atomic_load(&h[victim].shut), 1);
@@ -183,7 +188,7 @@ static void newcomer_closes(cli_conns *t, cli_conn *a, int theirs_a, cli_conn *b
 
 /* At the server's cap with two established connections whose peers the server waits for, a
  * newcomer (another peer) makes room by shutting down the one waited for longest, not the
- * other. */
+ * other, also while that one's thread is slow to let go. */
 static void test_cap_closes_idle_longest(void)
 {
     cli_conns t;
@@ -198,7 +203,7 @@ static void test_cap_closes_idle_longest(void)
     usleep(20 * 1000);
     cli_conns_waiting(&t, b, true); /* a has been waited for longer */
     if (a && b)
-        newcomer_closes(&t, a, theirs[0], b, theirs[1], "127.0.0.4", &theirs[2], 0);
+        newcomer_closes(&t, a, theirs[0], b, theirs[1], "127.0.0.4", &theirs[2], 0, 300);
     for (int i = 0; i < 3; i++)
         close(theirs[i]);
     cli_conns_free(&t);
@@ -219,7 +224,7 @@ static void test_cap_prefers_handshake_to_idle(void)
     cli_conn *b = take(&t, "127.0.0.3", &theirs[1]); /* still in its handshake */
     CHECK(b != NULL);
     if (a && b) /* b, the handshake, not a, the established one */
-        newcomer_closes(&t, a, theirs[0], b, theirs[1], "127.0.0.4", &theirs[2], 1);
+        newcomer_closes(&t, a, theirs[0], b, theirs[1], "127.0.0.4", &theirs[2], 1, 0);
     for (int i = 0; i < 3; i++)
         close(theirs[i]);
     cli_conns_free(&t);
@@ -243,7 +248,7 @@ static void test_cap_idle_from_wait_not_handshake(void)
     usleep(20 * 1000);
     cli_conns_waiting(&t, a, true); /* b has been waited for longer, a established longer */
     if (a && b)
-        newcomer_closes(&t, a, theirs[0], b, theirs[1], "127.0.0.4", &theirs[2], 1);
+        newcomer_closes(&t, a, theirs[0], b, theirs[1], "127.0.0.4", &theirs[2], 1, 0);
     for (int i = 0; i < 3; i++)
         close(theirs[i]);
     cli_conns_free(&t);
@@ -289,7 +294,8 @@ static void test_peer_cap_waits_for_closing(void)
 }
 
 /* "Oldest" is the accept order, not the slot's place: a newer handshake in a lower slot (freed
- * by a release) is not the one closed for a newcomer at the peer's cap. */
+ * by a release) is not the one closed for a newcomer at the peer's cap, also while the older
+ * one's thread is slow to let go. */
 static void test_peer_cap_oldest_by_accept_order(void)
 {
     cli_conns t;
@@ -302,7 +308,7 @@ static void test_peer_cap_oldest_by_accept_order(void)
     cli_conn *c = take(&t, "127.0.0.2", &theirs[2]); /* slot 0 again, newer than b */
     CHECK(c == a);
     if (b && c) /* b, the older handshake, not c, the newer one */
-        newcomer_closes(&t, b, theirs[1], c, theirs[2], "127.0.0.2", &theirs[3], 0);
+        newcomer_closes(&t, b, theirs[1], c, theirs[2], "127.0.0.2", &theirs[3], 0, 300);
     for (int i = 0; i < 4; i++)
         close(theirs[i]);
     cli_conns_free(&t);
