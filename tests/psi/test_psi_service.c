@@ -302,9 +302,10 @@ static raw calpsi_call(ccz_rpc_channel *ch, Psi__CalPsiRequest *q, const char *n
     return (raw){ch, "CalPsi", &q->base, &psi__results__descriptor, NULL, 0, "", ""};
 }
 
-/* CalPsiStream: its status code; the items of every Results, one a line, in items. */
+/* CalPsiStream: its status; the items of every Results, one a line, in items. */
 typedef struct {
     int code;
+    char message[512];
     char items[128];
     size_t n; /* items received */
 } streamed;
@@ -323,19 +324,30 @@ static void on_stream_results(const ProtobufCMessage *resp, void *payload)
 
 static void on_stream_done(const ccz_rpc_status *st, void *payload)
 {
-    ((streamed *)payload)->code = st->code;
+    streamed *sd = payload;
+    sd->code = st->code;
+    snprintf(sd->message, sizeof sd->message, "%s", st->message);
+}
+
+/* n CalPsiStream calls at once on ch (their requests sent together), until all have ended. */
+static void calpsi_streams(ccz_rpc_channel *ch, const char *name, streamed *sd, int n)
+{
+    Psi__CalPsiRequest q = PSI__CAL_PSI_REQUEST__INIT;
+    q.client_name = (char *)name;
+    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 10000, NULL};
+    for (int i = 0; i < n; i++) {
+        sd[i] = (streamed){.code = -2};
+        ccz_rpc_stream *st;
+        CHECK_OK(ccz_rpc_start(ch, &st, "/psi.PSI/CalPsiStream", &q.base, &psi__results__descriptor,
+                               &co, on_stream_results, on_stream_done, &sd[i]));
+    }
+    CHECK_OK(ccz_rpc_channel_run(ch));
 }
 
 static streamed calpsi_stream(ccz_rpc_channel *ch, const char *name)
 {
-    Psi__CalPsiRequest q = PSI__CAL_PSI_REQUEST__INIT;
-    q.client_name = (char *)name;
-    streamed sd = {-2, "", 0};
-    ccz_rpc_call_opts co = {CCZ_RPC_CALL_OPTS_VERSION, 10000, NULL};
-    ccz_rpc_stream *st;
-    CHECK_OK(ccz_rpc_start(ch, &st, "/psi.PSI/CalPsiStream", &q.base, &psi__results__descriptor,
-                           &co, on_stream_results, on_stream_done, &sd));
-    CHECK_OK(ccz_rpc_channel_run(ch));
+    streamed sd;
+    calpsi_streams(ch, name, &sd, 1);
     return sd;
 }
 
@@ -501,9 +513,14 @@ static void result_over_message(size_t max_message, int piece)
         CHECK_INT(r.code, CCZ_RPC_RESOURCE_EXHAUSTED);
         CHECK_CONTAINS(r.message, "the intersection (2500 items, ");
         CHECK_CONTAINS(r.message, "does not fit one message: call /psi.PSI/CalPsiStream");
-        streamed sd = calpsi_stream(chs[i], names[i]);
-        CHECK_INT(sd.code, CCZ_RPC_OK);
-        CHECK_INT(sd.n, N);
+        /* a second stream while the first is under way is refused; the first goes on */
+        streamed sd[2];
+        calpsi_streams(chs[i], names[i], sd, 2);
+        CHECK_INT(sd[0].code, CCZ_RPC_OK);
+        CHECK_INT(sd[0].n, N);
+        CHECK_INT(sd[1].code, CCZ_RPC_FAILED_PRECONDITION);
+        CHECK_STR(sd[1].message, "this party is receiving the result already");
+        CHECK_INT(sd[1].n, 0);
     }
     /* both have it: the session is over */
     r = upload_call(a, &uq, d, items, 1, NULL);
