@@ -349,6 +349,54 @@ static void matches_reference(void)
     }
 }
 
+/* The edges of the options and of the loss: lr 0 is the optimizer's default (0.05 for SGD,
+ * 0.001 for Adam); the loss training reports is the mean over all the epoch's rows, whatever the
+ * batch; a confidently wrong prediction costs -log 1e-12, not infinity. */
+static void option_edges(void)
+{
+    float x[3 * R_ROWS], w[R_PARAMS], w2[R_PARAMS];
+    uint8_t y[R_ROWS] = {0, 2, 1, 2, 0};
+    rng = 7;
+    for (int i = 0; i < 3 * R_ROWS; i++)
+        x[i] = 2 * frand();
+    ccz_mlp_init(w, &R_SHAPE, 3);
+    ccz_mlp_data d = {R_ROWS, 3, 3, x, y};
+    double g[R_PARAMS], ref = reference(w, x, y, g), tl;
+    for (int opt = 0; opt < 2; opt++) {
+        ccz_mlp_train_opts o = CCZ_MLP_TRAIN_OPTS_INIT;
+        o.batch = R_ROWS;
+        o.threads = 1;
+        o.lr = 0;
+        o.optimizer = opt ? CCZ_MLP_ADAM : CCZ_MLP_SGD;
+        memcpy(w2, w, sizeof w);
+        CHECK_OK(ccz_mlp_train(w2, &R_SHAPE, &d, &o, &tl));
+        double worst = 0;
+        for (int i = 0; i < R_PARAMS; i++) {
+            double step = (double)w[i] - w2[i];
+            double want = opt ? 0.001 * g[i] / (fabs(g[i]) + 1e-8) : 0.05 * g[i];
+            worst = fmax(worst, fabs(step - want));
+        }
+        CHECK(worst < 1e-5);
+    }
+    /* batches of 2 over 5 rows, steps too small to move a float: the epoch's mean loss */
+    ccz_mlp_train_opts o = CCZ_MLP_TRAIN_OPTS_INIT;
+    o.batch = 2;
+    o.threads = 1;
+    o.lr = 1e-30f;
+    memcpy(w2, w, sizeof w);
+    CHECK_OK(ccz_mlp_train(w2, &R_SHAPE, &d, &o, &tl));
+    CHECK(fabs(tl - ref) < 1e-6);
+    /* logits -1000 and 1000 for a row of class 0: its probability underflows to 0 */
+    const ccz_mlp_shape s = {1, {1, 2}};
+    float x1[1] = {1}, sure[4] = {-1000, 1000, 0, 0};
+    uint8_t y1[1] = {0};
+    ccz_mlp_data one = {1, 1, 2, x1, y1};
+    double acc, loss;
+    CHECK_OK(ccz_mlp_evaluate(&acc, &loss, sure, &s, &one, 1));
+    CHECK(acc == 0);
+    CHECK(fabs(loss - 27.631021115928547) < 1e-6);
+}
+
 /* Data and options the trainer refuses, each with its reason. */
 static void refused(void)
 {
@@ -359,6 +407,10 @@ static void refused(void)
     CHECK_STATUS(ccz_mlp_evaluate(&acc, &loss, w, &R_SHAPE, &d, 1), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "row 2 has class 3; the model has 3 classes");
     y[2] = 2;
+    y[R_ROWS - 1] = 3; /* the last row's class is checked too */
+    CHECK_STATUS(ccz_mlp_evaluate(&acc, &loss, w, &R_SHAPE, &d, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "row 4 has class 3; the model has 3 classes");
+    y[R_ROWS - 1] = 0;
     d.features = 4;
     CHECK_STATUS(ccz_mlp_evaluate(&acc, &loss, w, &R_SHAPE, &d, 1), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "the data has 4 features per row; the model takes 3");
@@ -402,6 +454,12 @@ static void refused(void)
     CHECK_INT(n, CCZ_MLP_MAX_PARAMS);
     CHECK_STATUS(ccz_mlp_shape_check(&nine, &n), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "a model of 9 layers (1 to 8)");
+    /* eight layers, the most there may be; an output layer as wide as a layer may not be */
+    const ccz_mlp_shape eight = {8, {2, 2, 2, 2, 2, 2, 2, 2, 2}}, wide_out = {1, {3, 65537}};
+    CHECK_OK(ccz_mlp_shape_check(&eight, &n));
+    CHECK_INT(n, 8 * 6);
+    CHECK_STATUS(ccz_mlp_shape_check(&wide_out, &n), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "layer size 1 is 65537 (1 to 65536)");
 }
 
 /* The initial weights of a seed are the same everywhere: splitmix64's stream, uniform in
@@ -447,5 +505,5 @@ static void seeded_order(void)
     CHECK_CONTAINS(ccz_error_detail(), "training diverged: parameter");
 }
 
-TEST_MAIN(T(trainer), T(matches_reference), T(refused), T(idx_files), T(shards), T(init_stream),
-          T(seeded_order))
+TEST_MAIN(T(trainer), T(matches_reference), T(option_edges), T(refused), T(idx_files), T(shards),
+          T(init_stream), T(seeded_order))

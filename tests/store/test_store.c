@@ -1220,6 +1220,19 @@ static ccz_status nested_past_a_rollback(store *s, void *payload)
     return CCZ_OK;
 }
 
+/* Like past_a_rollback, but then reads the schema version; payload gets that read's status. */
+static ccz_status version_past_a_rollback(store *s, void *payload)
+{
+    CCZ_GUARD(
+        store_exec(s, NULL, "INSERT INTO item (id, n) VALUES ('first', 1)", NULL, 0, NULL, NULL));
+    CHECK_STATUS(store_exec(s, NULL, "INSERT OR ROLLBACK INTO item (id, n) VALUES ('first', 2)",
+                            NULL, 0, NULL, NULL),
+                 CCZ_ERR_EXISTS);
+    int64_t v = -1;
+    *(ccz_status *)payload = store_schema_version(s, &v);
+    return CCZ_OK;
+}
+
 /* A transaction the database ended by itself: a statement after it is refused (it would run
  * on its own and commit at once), and so is the transaction's commit, each saying why. */
 static void test_tx_ended_by_database(void)
@@ -1251,6 +1264,11 @@ static void test_tx_ended_by_database(void)
     CHECK_STATUS(store_tx(s, nested_past_a_rollback, &nested), CCZ_ERR_IO);
     CHECK_STATUS(nested, CCZ_ERR_IO);
     CHECK_INT(count(s, "SELECT count(*) FROM item WHERE id = 'inner'"), 0);
+    CHECK_INT(count(s, "SELECT count(*) FROM item"), 1);
+    /* and so is a read of the schema version */
+    ccz_status version = CCZ_OK;
+    CHECK_STATUS(store_tx(s, version_past_a_rollback, &version), CCZ_ERR_IO);
+    CHECK_STATUS(version, CCZ_ERR_IO);
     CHECK_INT(count(s, "SELECT count(*) FROM item"), 1);
     store_close(s);
 }
