@@ -534,6 +534,12 @@ static void test_ckks(void)
         b_mul += err_bits(&k, ca, w);
     }
     b_mul /= 5;
+    /* the product into its second operand (computed aside, then copied) */
+    CHECK_OK(ccz_lattice_encrypt(ca, ctx, k.pk, px));
+    CHECK_OK(ccz_lattice_encrypt_sk(cb, ctx, k.sk, py));
+    CHECK_OK(ccz_lattice_mul(cb, ctx, ca, cb, k.rk));
+    CHECK_OK(ccz_lattice_ckks_rescale(cb, ctx));
+    CHECK(err_bits(&k, cb, w) >= 22);
     if (getenv("CCZ_TEST_PRINT_BITS"))
         fprintf(stderr, "b_mul %.3f\n", b_mul);
     ccz_lattice_ciphertext_free(ca);
@@ -1720,18 +1726,22 @@ static void test_bfv_encode_reuse(void)
 }
 
 /* BFV products over chains that pick the scale-and-round's paths: six 51-bit data primes (each
- * below 2^52, their sum well above: the rounded terms exceed 2^52, the per-prime path), and a
- * narrow prime before a wide last one (the wide residues reduced into R's primes) */
+ * below 2^52, their sum well above: the rounded terms exceed 2^52, the per-prime path), a
+ * narrow prime before a wide last one (the wide residues reduced into R's primes), and 28 data
+ * primes of 49 bits (each fits the 52-bit kernels, R's too, but their sum is about 2^53.8: the
+ * rounded terms often exceed 2^52, the per-prime path all the same) */
 static void test_bfv_prime_shapes(void)
 {
     static const unsigned chains[][7] = {{51, 51, 51, 51, 51, 51, 60}, {45, 58, 60}};
-    static const unsigned counts[] = {7, 3};
-    for (unsigned c = 0; c < 2; c++) {
+    static const unsigned counts[] = {7, 3, 29};
+    static const int min_budget[] = {230, 28, 1295};
+    for (unsigned c = 0; c < 3; c++) {
         ccz_lattice_params p;
         CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
         memset(p.coeff_bits, 0, sizeof p.coeff_bits);
         p.n_primes = counts[c];
-        memcpy(p.coeff_bits, chains[c], counts[c] * sizeof chains[c][0]);
+        for (unsigned i = 0; i < counts[c]; i++)
+            p.coeff_bits[i] = c < 2 ? chains[c][i] : i + 1 < counts[c] ? 49 : 60;
         p.no_security_check = true;
         lattice_kit k = {0};
         CHECK_OK(ccz_lattice_context_new(&k.ctx, &p));
@@ -1748,12 +1758,87 @@ static void test_bfv_prime_shapes(void)
         CHECK_OK(ccz_lattice_ciphertext_new(&pr, k.ctx));
         bfv_product(&k, pr, a, b);
         CHECK_INT(bfv_check(&k, pr, want), 0);
+        /* the budget the product leaves (235 to 236, 31, 1300 to 1301 seen): a rounded term
+         * above 2^52 given to the 52-bit one-pass kernel loses its high bits, noise of 2^52 that
+         * decrypts right but costs 16 bits */
+        int budget;
+        CHECK_OK(ccz_lattice_bfv_noise_budget(&budget, k.ctx, k.sk, pr));
+        CHECK(budget >= min_budget[c]);
         ccz_lattice_ciphertext_free(pr);
         free(a);
         free(b);
         free(want);
         lattice_kit_free(&k);
     }
+}
+
+/* Decryption rounds t x / Q to the nearest integer: a ciphertext of m with 0.6 Delta added to c0
+ * decrypts to m + 1, with 0.4 Delta added to m (two data primes: Q and Delta fit 128 bits) */
+static void test_bfv_decrypt_rounds_half(void)
+{
+    ccz_lattice_params p;
+    memset(&p, 0, sizeof p);
+    p.scheme = CCZ_LATTICE_BFV;
+    p.log_n = 10;
+    p.n_primes = 3;
+    p.coeff_bits[0] = p.coeff_bits[1] = 50;
+    p.coeff_bits[2] = 60;
+    p.plain_modulus = 65537;
+    p.no_security_check = true;
+    ccz_lattice_context *ctx;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    ccz_lattice_secret_key *sk;
+    CHECK_OK(ccz_lattice_keygen(&sk, NULL, ctx));
+    size_t n = ctx->n;
+    uint64_t t = p.plain_modulus, *v = malloc(n * 8), *got = malloc(n * 8);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (i * 7919 + 3) % t;
+    ccz_lattice_plaintext *pt;
+    ccz_lattice_ciphertext *ct;
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&ct, ctx));
+    for (unsigned tenths = 4; tenths <= 6; tenths += 2) {
+        CHECK_OK(ccz_lattice_bfv_encode_coeffs(pt, ctx, v, n));
+        CHECK_OK(ccz_lattice_encrypt_sk(ct, ctx, sk, pt));
+        unsigned l = ct->level;
+        CHECK(l == 2 && !ct->ntt);
+        unsigned __int128 Q = (unsigned __int128)ctx->primes[0] * ctx->primes[1];
+        unsigned __int128 off = Q / t * tenths / 10;
+        for (unsigned i = 0; i < l; i++) {
+            uint64_t q = ctx->primes[i], o = (uint64_t)(off % q);
+            for (size_t c = 0; c < n; c++)
+                ct->d[(size_t)i * n + c] = (ct->d[(size_t)i * n + c] + o) % q;
+        }
+        CHECK_OK(ccz_lattice_decrypt(pt, ctx, sk, ct));
+        CHECK_OK(ccz_lattice_bfv_decode_coeffs(got, ctx, pt));
+        size_t bad = 0;
+        for (size_t c = 0; c < n; c++)
+            bad += got[c] != (tenths > 5 ? (v[c] + 1) % t : v[c]);
+        CHECK_INT(bad, 0);
+    }
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_ciphertext_free(ct);
+    ccz_lattice_secret_key_free(sk);
+    free(v);
+    free(got);
+    ccz_lattice_context_free(ctx);
+}
+
+/* The worst slot's precision: 99 when exact, -log2 of the largest error, and no precision at all
+ * (minus infinity) when a slot is NaN, wherever it is and whatever follows it */
+static void test_ckks_precision_bits(void)
+{
+    double complex want[3] = {1, 2, 3}, got[3] = {1, 2, 3};
+    CHECK(ccz_lattice_ckks_precision_bits(want, got, 3) == 99);
+    got[1] = 2 + 0x1p-10;
+    CHECK(ccz_lattice_ckks_precision_bits(want, got, 3) == 10);
+    got[0] = NAN;
+    double b = ccz_lattice_ckks_precision_bits(want, got, 3);
+    CHECK(isinf(b) && b < 0);
+    got[0] = 1;
+    got[2] = NAN;
+    b = ccz_lattice_ckks_precision_bits(want, got, 3);
+    CHECK(isinf(b) && b < 0);
 }
 
 /* Decryption's fixed-point sum carries out of 128 bits: 25 data primes of 61 bits (each term
@@ -1792,6 +1877,39 @@ static void test_bfv_decrypt_carry(void)
             bad += got[i] != v[i];
     }
     CHECK_INT(bad, 0);
+    /* the rounding's own carry: c0 + c1 s = x (c1 = 0) with sum x_i frac_i (fixed point, 64
+     * fractional bits) in [2^128 - 2^63, 2^128), so that adding the half carries into the third
+     * word: the integer part rounds up to 2^64, which is 1 modulo t. x_i chosen greedily, a prime
+     * whose fraction is below 2^63 last, leaving less than 2^63 below 2^128 - 1. */
+    CHECK_OK(ccz_lattice_encrypt_sk(ct, ctx, sk, pt));
+    unsigned l = ct->level;
+    const lat_bfv_level *b = ctx->bfv[l];
+    unsigned last = l;
+    for (unsigned i = 0; i < l && last == l; i++)
+        if (b->dec_frac[i] > 0 && b->dec_frac[i] < (1ull << 63))
+            last = i;
+    CHECK(last < l);
+    unsigned __int128 gap = ~(unsigned __int128)0, ip = 0;
+    uint64_t x[MAXP];
+    for (unsigned k = 0; k <= l; k++) {
+        unsigned i = k < l ? k : last;
+        if (k == last)
+            continue;
+        uint64_t f = b->dec_frac[i], most = ctx->primes[i] - 1;
+        unsigned __int128 want = f ? gap / f : 0;
+        x[i] = want < most ? (uint64_t)want : most;
+        gap -= (unsigned __int128)x[i] * f;
+        ip += (unsigned __int128)x[i] * b->dec_int[i];
+    }
+    CHECK(gap < ((unsigned __int128)1 << 63));
+    memset(ct->d, 0, (size_t)2 * l * n * 8);
+    for (unsigned i = 0; i < l; i++)
+        ct->d[(size_t)i * n] = x[i];
+    CHECK_OK(ccz_lattice_decrypt(pt, ctx, sk, ct));
+    CHECK_OK(ccz_lattice_bfv_decode_coeffs(got, ctx, pt));
+    uint64_t t = p.plain_modulus, two64 = (uint64_t)(((unsigned __int128)1 << 64) % t);
+    CHECK_INT(got[0], (uint64_t)((ip % t + two64) % t));
+    CHECK_INT(got[1], 0);
     ccz_lattice_plaintext_free(pt);
     ccz_lattice_ciphertext_free(ct);
     ccz_lattice_secret_key_free(sk);
@@ -1804,4 +1922,5 @@ TEST_MAIN(T(test_params), T(test_bfv_coeffs), T(test_serialization), T(test_seri
           T(test_bfv_level_below_t), T(test_bfv), T(test_ckks), T(test_encrypt_noise),
           T(test_ckks_chain), T(test_bfv_wide_primes), T(test_ckks_refusals),
           T(test_bfv_plain_centred), T(test_bfv_encode_reuse), T(test_bfv_prime_shapes),
-          T(test_bfv_decrypt_carry), T(test_kswitch_mod_down_rounding))
+          T(test_bfv_decrypt_carry), T(test_kswitch_mod_down_rounding),
+          T(test_bfv_decrypt_rounds_half), T(test_ckks_precision_bits))

@@ -77,6 +77,10 @@ static void test_weighted_sum(void)
     CHECK_STATUS(ccz_lattice_ckks_mul_const_at(acc, ctx, ct[0], 1.0, NAN),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "bad scale");
+    /* an infinite scale is a bad scale, not a constant that overflows */
+    CHECK_STATUS(ccz_lattice_ckks_mul_const_at(acc, ctx, ct[0], 1.0, INFINITY),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "bad scale");
     CHECK_STATUS(ccz_lattice_ckks_mul_const_at(acc, ctx, ct[0], 1.0, 0.5),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "bad scale");

@@ -188,7 +188,8 @@ static void test_keygen_scratch_wiped(void)
 }
 
 /* BFV decryption and the noise budget compute c0 + c1 s (that is Delta m + e, and with c0 and c1
- * it gives s) in a scratch buffer: wiped before it is freed. Searched for at prime 0. */
+ * it gives s) in a scratch buffer: wiped before it is freed. Searched for at prime 0 and at the
+ * last prime, the end of the buffer: a wipe cut short is seen too. */
 static void test_decrypt_scratch_wiped(void)
 {
 #if !FREED_SUPPORTED
@@ -209,22 +210,28 @@ static void test_decrypt_scratch_wiped(void)
     CHECK_OK(ccz_lattice_bfv_encode_coeffs(pt, ctx, m, 4));
     CHECK_OK(ccz_lattice_encrypt_sk(ct, ctx, sk, pt));
     CHECK(!ct->ntt && ct->size == 2);
-    /* x = c0 + c1 s modulo prime 0, coefficient form */
+    /* x = c0 + c1 s modulo prime 0, and modulo the last prime: coefficient form */
     unsigned l = ct->level;
-    uint64_t q = ctx->primes[0], *x = malloc(n * 8);
-    memcpy(x, ct->d + (size_t)l * n, n * 8);
-    lat_ntt_forward(&ctx->ntt[0], x);
-    for (size_t i = 0; i < n; i++)
-        x[i] = (uint64_t)((unsigned __int128)x[i] * sk->s[i] % q);
-    lat_ntt_inverse(&ctx->ntt[0], x);
-    for (size_t i = 0; i < n; i++)
-        x[i] = (x[i] + ct->d[i]) % q;
+    CHECK(l >= 2);
+    uint64_t *x = malloc(n * 8), *xl = malloc(n * 8);
+    for (unsigned i = 0; i < 2; i++) {
+        unsigned j = i ? l - 1 : 0;
+        uint64_t q = ctx->primes[j], *y = i ? xl : x;
+        memcpy(y, ct->d + (size_t)(l + j) * n, n * 8);
+        lat_ntt_forward(&ctx->ntt[j], y);
+        for (size_t c = 0; c < n; c++)
+            y[c] = (uint64_t)((unsigned __int128)y[c] * sk->s[(size_t)j * n + c] % q);
+        lat_ntt_inverse(&ctx->ntt[j], y);
+        for (size_t c = 0; c < n; c++)
+            y[c] = (y[c] + ct->d[(size_t)j * n + c]) % q;
+    }
     freed_start();
     ccz_status s = ccz_lattice_decrypt(pt, ctx, sk, ct);
     size_t blocks = freed_stop();
     CHECK_OK(s);
     CHECK(blocks > 0 && blocks < FREED_MAX);
     CHECK_INT(freed_find(x, 64 * 8), 0);
+    CHECK_INT(freed_find(xl + n - 64, 64 * 8), 0);
     int bits;
     freed_start();
     s = ccz_lattice_bfv_noise_budget(&bits, ctx, sk, ct);
@@ -233,7 +240,9 @@ static void test_decrypt_scratch_wiped(void)
     CHECK(bits > 0);
     CHECK(blocks > 0 && blocks < FREED_MAX);
     CHECK_INT(freed_find(x, 64 * 8), 0);
+    CHECK_INT(freed_find(xl + n - 64, 64 * 8), 0);
     free(x);
+    free(xl);
     ccz_lattice_ciphertext_free(ct);
     ccz_lattice_plaintext_free(pt);
     ccz_lattice_secret_key_free(sk);
