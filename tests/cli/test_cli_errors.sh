@@ -172,6 +172,12 @@ jqis .error.code not_yet_valid
 run 1 "$CCZ" verify "$T/c.pem" --sim-dir "$T/a" --policy "$T/sim.json" --at 1900500000
 contains "$out" "error       expired at step certificate"
 contains "$out" "hint        a certificate is outside its validity at this instant"
+# within its validity the text names the certificate's format
+run 0 "$CCZ" verify "$T/c.pem" --sim-dir "$T/a" --policy "$T/sim.json" --at 1900100000
+contains "$out" "certificate RA-TLS, dice"
+# an X.509 certificate without RA-TLS evidence is unreadable input (exit 2), not a failed check
+run 2 "$CCZ" verify "$T/a/root.crt" --sim-dir "$T/a" --policy "$T/sim.json"
+contains "$out" "error       not_found at step extension"
 run 2 "$CCZ" ratls cert --tee sim --sim-dir "$T/a" -o "$T/c.pem" --key "$T/k.pem" --bogus
 contains "$err" "'--bogus' is not an option here"
 
@@ -180,6 +186,8 @@ run 0 "$CCZ" attest --tee sim --sim-dir "$T/a" --svn 1 -o "$T/ev1.bin"
 echo '{"allow_sim": true, "sgx": [{"isv_svn_min": 2}]}' > "$T/svn2.json"
 run 1 "$CCZ" verify "$T/ev1.bin" --sim-dir "$T/a" --policy "$T/svn2.json"
 contains "$out" "result      REJECTED by the policy: measurement_not_accepted (simulated evidence)"
+# sim evidence has no TCB status: the text says n/a
+contains "$out" "tcb_status  n/a"
 cat > "$T/dyn.json" <<'J'
 {"verify_mr_enclave": "off", "verify_mr_signer": "off", "verify_isv_prod_id": "on",
  "verify_isv_svn": "off", "sgx_mrs": [{"isv_prod_id": "0"}]}

@@ -188,6 +188,10 @@ cmp -s "$T/pcs.json" "$T/pcs2.json" || fail "collateral fetched through the prox
 run 2 env https_proxy="$proxy" no_proxy=127.0.0.1 "$CCZ" collateral fetch "$SQ" --pccs "$pcs" \
     -o "$T/x.json" --no-cache
 contains "$err" "GET $pcs/sgx/certification/v4/pckcrl"
+# --insecure-tls takes the server's certificates without --cacert (the collateral is signed)
+run 0 env https_proxy="$proxy" no_proxy=127.0.0.1 "$CCZ" collateral fetch "$SQ" --pccs "$pcs" \
+    --insecure-tls -o "$T/insecure.json" --no-cache
+cmp -s "$T/pcs.json" "$T/insecure.json" || fail "collateral fetched with --insecure-tls differs"
 stop_server
 
 # usage

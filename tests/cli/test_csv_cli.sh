@@ -46,6 +46,11 @@ case_hsk_signs_cek() {
     cat "$hsk" "$hsk" > "$T/two_ca.cert"
     run 1 "$CCZ" collateral info "$T/two_ca.cert"
     contains "$out" "tee         CSV (Hygon certificates)"
+    # and so are two CSV certificates (2084 bytes each): the CEK does not sign a CEK
+    cat "$cek" "$cek" > "$T/two_csv.cert"
+    run 1 "$CCZ" collateral info "$T/two_csv.cert"
+    contains "$out" "tee         CSV (Hygon certificates)"
+    contains "$out" "chain       FAILED: chain_invalid"
     run 0 "$CCZ" collateral info "$b"
     contains "$out" "HRK -> HSK: ok"
     contains "$out" "HSK -> CEK: ok"

@@ -33,6 +33,12 @@ run 1 "$CCZ" verify "$R" --vek "$V/virtee_sev/tests/certs_data/vcek_milan.der" -
 jqis .error.code tcb_mismatch
 run 1 "$CCZ" verify "$R" --at $AT --json
 jqis .error.code collateral_missing
+# a --cert-chain that did not sign the VEK: chain_invalid at the platform certificate, and no
+# hint about sim platforms' --sim-dir (that hint is for sim evidence only)
+run 1 "$CCZ" verify "$R" --vek "$K" --cert-chain "$V/google_go-sev-guest/verify/trust/ask_ark_genoa.pem" \
+    --at $AT
+contains "$out" "error       chain_invalid at step platform_certificate"
+case "$out" in *"--sim-dir"*) fail "a SEV-SNP chain failure gave the sim hint: $out";; esac
 run 2 "$CCZ" verify "$R" --vek "$R"
 contains "$err" "--vek"
 run 2 "$CCZ" verify "$R" --cert-chain "$K"
