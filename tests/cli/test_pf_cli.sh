@@ -42,6 +42,10 @@ for size in 0 1 3072 3073 396287 396288 396289 500000; do
     done
 done
 
+# -v names the format written: version 1 without --format
+run 0 "$CCZ" pf encrypt -w key -i plain.3073 -o c.v1 -v
+contains "$out" "3073 bytes, format 1, 3 nodes"
+
 # three MHT levels (MHT node 33 is the first child of MHT node 1): ccz -> reference in version
 # 2, reference -> ccz in version 1
 size=$((3072 + 4096 * 96 * 33 + 5))

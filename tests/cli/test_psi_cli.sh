@@ -77,6 +77,7 @@ PY
 [ -f "$SAMPLE/data1.txt" ] || fail "CCZoo's sample is missing at $SAMPLE"
 for k in 1 2 3; do cp "$SAMPLE/data$k.txt" "$T/cczoo.$k"; done
 start "$T/s.log" --parties 3 "${EP[@]}" --timeout 20000
+contains "$(cat "$T/s.log")" "(mode two-way, sessions of 3 parties) [SIMULATED TEE]"
 session cczoo 3
 expect cczoo 3
 [ "$(tr '\n' ' ' < "$T/cczoo.1.out")" = "car cat train " ] || fail "CCZoo's sample: $(cat "$T/cczoo.1.out")"
@@ -148,6 +149,8 @@ gen pol 3 100,100,100 30 8
 [ "$(cat "$T/intruder.rc")" = 1 ] || fail "a rejected party exited $(cat "$T/intruder.rc")"
 contains "$(cat "$T/intruder.err")" "RemoteAttestation: UNAVAILABLE (14)"
 contains "$(cat "$T/s.log")" "client REJECTED at policy"
+# its one reason is printed once, not again as an 'also'
+! grep -q "ccz ratls:   also" "$T/s.log" || fail "a reason printed twice: $(cat "$T/s.log")"
 session pol 3; expect pol 3
 stop
 
@@ -210,6 +213,27 @@ if got != [True, False, False, False, False]:
 PY
 stop
 
+# ---- --max-conns reaches the server: at a cap of 2 the third silent connection closes the
+# oldest one still in its handshake, and the newer two stay
+start "$T/s.log" --parties 2 "${EP[@]}" --max-conns 2 --handshake-timeout 20000
+/usr/bin/python3 - "$PORT" > "$T/mc.out" 2>&1 <<'PY' || fail "--max-conns: $(cat "$T/mc.out")"
+import socket, sys
+port = int(sys.argv[1])
+def closed(s, wait):  # has the server closed s within wait seconds?
+    s.settimeout(wait)
+    try:
+        return s.recv(1) == b""
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+got = [closed(conns[0], 3)] + [closed(s, 0.2) for s in conns[1:]]
+if got != [True, False, False]:
+    sys.exit("closed (the oldest, then the newer two): %s" % got)
+PY
+stop
+
 # ---- the listener's deadlines as the command line sets them: a connection that never starts
 # its handshake is closed at --handshake-timeout, one that finishes it (server-attested mode) and
 # makes no call at --idle-timeout, not at the defaults (10 s, 5 min)
@@ -238,6 +262,14 @@ idle = eof_after(c.wrap_socket(socket.create_connection(("127.0.0.1", port))))
 print("closed after %.2f s (no handshake) and %.2f s (no call)" % (hs, idle))
 sys.exit(0 if 0.2 <= hs < 3 and 0.45 <= idle < 3 else 1)
 PY
+stop
+
+# ---- --deadline bounds a party's calls: alone in a session of two it gives up at 500 ms, long
+# before the server's --timeout
+start "$T/s.log" --parties 2 "${EP[@]}" --timeout 60000
+gen dl 1 20 0 11
+run 1 timeout 20 "$CCZ" psi join 127.0.0.1:$PORT "${EP[@]}" --name lone --data "$T/dl.1" --deadline 500
+contains "$err" "DEADLINE_EXCEEDED"
 stop
 
 # ---- usage errors

@@ -129,6 +129,7 @@ echo x | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --tee sim --sim-dir "$P"
     --policy "$T/wrong.json" > /dev/null 2>"$T/c3.err"; code=$?
 [ $code = 1 ] || fail "rejecting client exited $code"
 contains "$(cat "$T/c3.err")" "server REJECTED at policy: policy_rejected: measurement_not_accepted"
+! grep -q "ccz ratls:   also" "$T/c3.err" || fail "one reason printed twice: $(cat "$T/c3.err")"
 await "$T/s2.log" "handshake failed" 30
 contains "$(cat "$T/s2.log")" "handshake failed"
 contains "$(cat "$T/s2.log")" "alert"

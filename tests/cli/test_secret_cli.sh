@@ -258,6 +258,23 @@ if [ "${CCZ_SANITIZE:-OFF}" != ON ] && [ -f "$PRELOAD" ]; then
     [ "$out" = gramine-secret ] || fail "preload with a CA chain: got '$out'"
 fi
 stop
+# the certificate file's chain is sent after it: a leaf from an intermediate CA is verified by
+# the root alone
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/mid.key" \
+    -out "$T/mid.csr" -subj /CN=test-intermediate 2>/dev/null
+printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n' > "$T/mid.ext"
+openssl x509 -req -in "$T/mid.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
+    -extfile "$T/mid.ext" -out "$T/mid.crt" 2>/dev/null
+openssl x509 -req -in "$T/web.csr" -CA "$T/mid.crt" -CAkey "$T/mid.key" -CAcreateserial -days 2 \
+    -extfile "$T/san.ext" -out "$T/web2.crt" 2>/dev/null
+cat "$T/web2.crt" "$T/mid.crt" > "$T/web2-chain.crt"
+start "$T/b2.log" --secret only="$T/g.txt" --policy "$T/client.json" --cert "$T/web2-chain.crt" \
+    --key "$T/web.key"
+mkdir "$T/od"
+run 0 get localhost:$PORT --tee sim --ca "$T/ca.crt" -o "$T/od/got"
+cmp -s "$T/od/got" "$T/g.txt" || fail "get --ca through an intermediate: other bytes"
+[ "$(ls -A "$T/od")" = got ] || fail "-o left other files beside it: $(ls -A "$T/od")"
+stop
 
 # ---- --max-per-peer reaches the listener: 127.0.0.2's third silent connection closes its own
 # oldest at once (not at the 20 s deadline), 127.0.0.1's stays and a client from there is served
@@ -294,6 +311,28 @@ await "$T/pp.out" oldest 30 || fail "the flood: $(cat "$T/pp.out")"
 run 0 get 127.0.0.1:$PORT --tee sim --policy "$T/client.json"
 [ "$out" = "the app secret" ] || fail "a client beside 127.0.0.2's connections got '$out'"
 kill $FLOOD 2>/dev/null; wait $FLOOD 2>/dev/null
+stop
+# ---- --max-conns reaches the listener: at a cap of 2 the third silent connection closes the
+# oldest at once (not at the 20 s deadline), and the newer two stay
+TIMEOUT=20000 start "$T/mc.log" --secret app="$T/app.txt" --secret shell="$T/shell.txt" \
+    --secret key="$T/key.bin" --secret nul="$T/nul.txt" --policy "$T/server.json" \
+    --cert "$T/srv.crt" --key "$T/srv.key" --max-conns 2
+/usr/bin/python3 - "$PORT" > "$T/mc.out" 2>&1 <<'PY' || fail "--max-conns 2: $(cat "$T/mc.out")"
+import socket, sys
+port = int(sys.argv[1])
+def closed(c, wait):
+    c.settimeout(wait)
+    try:
+        return c.recv(1) == b""
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+got = [closed(conns[0], 3)] + [closed(c, 0.2) for c in conns[1:]]
+if got != [True, False, False]:
+    sys.exit("closed (the oldest, then the newer two): %s" % got)
+PY
 stop
 run 2 timeout 30 "$CCZ" secret serve --listen 127.0.0.1:0 --secret "app=$T/app.txt" \
     --policy "$T/server.json" --max-per-peer 0

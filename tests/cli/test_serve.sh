@@ -6,10 +6,12 @@
 # Serving's errors and HTTP/gRPC codes for malformed JSON, wrong shapes, unknown models and
 # versions, oversized bodies, with the server up after each; concurrent requests answered from
 # one batch (the metrics count it); a flood of idle and half-open connections while clients are
-# served; --max-per-peer and --handshake-timeout reaching both listeners; a protected-file model with its key, refused without it or bound to another path;
+# served; --max-per-peer, --handshake-timeout, --max-conns and --idle-timeout reaching both
+# listeners; a protected-file model with its key, refused without it or bound to another path;
 # then the RA-TLS path on the SIMULATED TEE: the key by secret provisioning after attestation,
-# and refused when the secret server's policy does not accept this ccz. Skipped (77) without
-# python3-grpcio, -onnx or -sklearn (a failure under CI=true).
+# and refused when the secret server's policy does not accept this ccz (exit 1) or cannot be
+# reached (exit 2). Skipped (77) without python3-grpcio, -onnx or -sklearn (a failure under
+# CI=true).
 . "$(dirname "$0")/lib.sh"
 /usr/bin/python3 -c 'import grpc, onnx, numpy, sklearn' 2> "$T/imp.err" ||
     missing "python3-grpcio, -onnx, -numpy or -sklearn is not available: $(tail -1 "$T/imp.err")"
@@ -82,6 +84,20 @@ p = np.array(got["outputs"]["probabilities"]["values"])
 sys.exit(0 if np.all(np.abs(p - want) <= 1e-6 + 1e-5 * np.abs(want)) else 1)
 PY
 kill $SERVE; wait $SERVE || fail "ccz serve (RA-TLS) did not stop cleanly"
+# the key as a secret of 32 hex digits and a newline, as Gramine's users often store it
+kill $SECRET; wait $SECRET 2> /dev/null
+od -An -v -tx1 "$T/key.bin" | tr -d ' \n' > "$T/key.hex"; echo >> "$T/key.hex"
+"$CCZ" secret serve --listen 127.0.0.1:0 --tee sim --sim-dir "$P" --policy "$T/release.json" \
+    --secret "model-key=$T/key.hex" 2> "$T/secret.log" &
+SECRET=$!
+SP=$(wait_port "$T/secret.log" "on port")
+"$CCZ" serve --model "lr=$T/lr.pf" --secret-server "127.0.0.1:$SP" --tee sim --sim-dir "$P" \
+    --policy "$T/appraise.json" --rest 127.0.0.1:0 2> "$T/serve.log" &
+SERVE=$!
+RP=$(wait_port "$T/serve.log" "REST on port")
+contains "$(cat "$T/serve.log")" "got the model key from the secret server"
+contains "$(cat "$T/serve.log")" "1 model loaded"
+kill $SERVE; wait $SERVE || fail "ccz serve (hex key) did not stop cleanly: $(cat "$T/serve.log")"
 # a secret server whose policy does not accept this ccz releases nothing: serve exits 1
 kill $SECRET; wait $SECRET 2> /dev/null
 "$CCZ" secret serve --listen 127.0.0.1:0 --tee sim --sim-dir "$P" --policy "$T/other.json" \
@@ -92,4 +108,8 @@ run 1 "$CCZ" serve --model "lr=$T/lr.pf" --secret-server "127.0.0.1:$SP" --tee s
     --policy "$T/appraise.json" --rest 127.0.0.1:0
 contains "$err" "the model key from 127.0.0.1:$SP"
 kill $SECRET; wait $SECRET 2> /dev/null
+# a secret server that cannot be reached (its port now closed) is no refusal: serve exits 2
+run 2 "$CCZ" serve --model "lr=$T/lr.pf" --secret-server "127.0.0.1:$SP" --tee sim --sim-dir "$P" \
+    --policy "$T/appraise.json" --rest 127.0.0.1:0 --timeout 5000
+contains "$err" "the model key from 127.0.0.1:$SP"
 finish

@@ -94,6 +94,7 @@ refused serve --model "$M" --rest 127.0.0.1:0 --secret-server 127.0.0.1:1 --tee 
     --secret-ca "$T/ca.pem" --policy "$T/p.json" -- \
     "give --policy (to appraise the secret server's RA-TLS certificate) or --secret-ca, not both"
 refused serve --model "$M" --rest 127.0.0.1:0 --cert "$T/c.pem" -- "--cert and --cert-key go together"
+refused serve --model "$M" --rest 127.0.0.1:0 --cert-key "$T/k.pem" -- "--cert and --cert-key go together"
 refused serve --model "$M" --rest 127.0.0.1:0 --cert "$T/c.pem" --cert-key "$T/k.pem" --tee sim -- \
     "--cert and --tee exclude each other"
 refused serve --model "$M" --rest 127.0.0.1:0 --secret-server 127.0.0.1:1 -- \

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import subprocess
 import struct
 import sys
@@ -531,6 +532,55 @@ def per_peer_and_handshake():
     s.stop()
 
 
+def conns_and_idle():
+    """--max-conns reaches both listeners (named TLS with --cert): at a cap of 2 the third silent
+    connection closes the oldest one still in its handshake, the newer two stay; --idle-timeout
+    reaches both: a connection that finished its TLS handshake and sends nothing is closed at
+    600 ms, not 60 s; --timeout 500 answers a stalled REST request 408 at 500 ms, not 30 s."""
+    tls = ["--cert", WORK + "/c.pem", "--cert-key", WORK + "/k.pem"]
+    s = Server("--model", "lr=" + WORK + "/breast_cancer_lr.onnx", "--rest", "127.0.0.1:0",
+               "--grpc", "127.0.0.1:0", *tls, "--max-conns", "2", "--handshake-timeout", "20000")
+    check("REST on port %d (TLS)" % s.rest in s.text and "gRPC on port %d (TLS)" % s.grpc in s.text,
+          "--cert: the listeners not named TLS: %s" % s.text.strip())
+    for name, port in (("REST", s.rest), ("gRPC", s.grpc)):
+        conns = [connect_from("127.0.0.1", port) for _ in range(3)]
+        check(closed(conns[0], 3), "%s --max-conns 2: the oldest of three connections left open" % name)
+        check(not closed(conns[1], 0.2) and not closed(conns[2], 0.2),
+              "%s --max-conns 2: the two newer connections closed" % name)
+        for c in conns:
+            c.close()
+    s.stop()
+    s = Server("--model", "lr=" + WORK + "/breast_cancer_lr.onnx", "--rest", "127.0.0.1:0",
+               "--grpc", "127.0.0.1:0", *tls, "--idle-timeout", "600", "--handshake-timeout", "20000")
+    for name, port in (("REST", s.rest), ("gRPC", s.grpc)):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        if name == "gRPC":
+            ctx.set_alpn_protocols(["h2"])
+        c = ctx.wrap_socket(connect_from("127.0.0.1", port))
+        t = time.monotonic()
+        gone = closed(c, 4)
+        took = time.monotonic() - t
+        check(gone and took >= 0.45, "%s --idle-timeout 600: closed %s after %.2f s" % (name, gone, took))
+        c.close()
+    s.stop()
+    # --timeout bounds one REST request: a body that stops coming is answered 408 at 500 ms, not 30 s
+    s = Server("--model", "lr=" + WORK + "/breast_cancer_lr.onnx", "--rest", "127.0.0.1:0", "--timeout", "500")
+    c = connect_from("127.0.0.1", s.rest)
+    c.sendall(b"POST /v1/models/lr:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"inst")
+    t = time.monotonic()
+    try:
+        c.settimeout(4)
+        got = c.recv(4096)
+    except OSError as e:
+        got = repr(e).encode()
+    took = time.monotonic() - t
+    check(got.startswith(b"HTTP/1.1 408") and took >= 0.4,
+          "--timeout 500: a stalled request got %r after %.2f s" % (got[:40], took))
+    c.close()
+    s.stop()
+
+
 def protected_and_refusals():
     pf = WORK + "/lr.pf"
     s = Server("--model", "lr=" + pf, "--key", WORK + "/key.bin", "--rest", "127.0.0.1:0")
@@ -579,6 +629,7 @@ def main():
     batching()
     flood()
     per_peer_and_handshake()
+    conns_and_idle()
     protected_and_refusals()
     print("%d checks failed" % failures if failures else "all checks passed")
     sys.exit(1 if failures else 0)
