@@ -1317,9 +1317,10 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
  * place among its max_streams while the call's handler may still work for it, a rapid reset
  * (CVE-2023-44487) by the server's hand that nghttp2's limit on received resets does not count
  * ("MadeYouReset", CVE-2025-8671): past MAX_PEER_RESETS such resets the connection is ended
- * (GOAWAY ENHANCE_YOUR_CALM). nghttp2 resets a stream for its client's error with two codes:
- * FLOW_CONTROL_ERROR (the stream's window overflowed) and PROTOCOL_ERROR (a request longer
- * than its content-length, a malformed header); every other error a client can cause on a
+ * (GOAWAY ENHANCE_YOUR_CALM). nghttp2 resets an open stream for its client's error with two
+ * codes: FLOW_CONTROL_ERROR (the stream's window overflowed) and PROTOCOL_ERROR (a request
+ * longer than its content-length, a malformed header); a stream past max_streams is refused
+ * (REFUSED_STREAM) before any call begins, and every other error a client can cause on a
  * stream is an error on its connection. */
 static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
