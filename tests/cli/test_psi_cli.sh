@@ -189,49 +189,18 @@ stop
 # ---- --max-per-peer reaches the server: at 127.0.0.2's cap of 2 its third silent connection
 # closes its own oldest, and 127.0.0.1's two (older) stay
 start "$T/s.log" --parties 2 "${EP[@]}" --max-per-peer 2 --handshake-timeout 20000
-/usr/bin/python3 - "$PORT" > "$T/pp.out" 2>&1 <<'PY' || fail "--max-per-peer: $(cat "$T/pp.out")"
-import socket, sys, time
-port = int(sys.argv[1])
-def conn(src):
-    s = socket.socket()
-    s.bind((src, 0))
-    s.connect(("127.0.0.1", port))
-    return s
-def closed(s, wait):  # has the server closed s within wait seconds?
-    s.settimeout(wait)
-    try:
-        return s.recv(1) == b""
-    except socket.timeout:
-        return False
-    except OSError:
-        return True
-own = [conn("127.0.0.1") for _ in range(2)]
-flood = [conn("127.0.0.2") for _ in range(3)]
-got = [closed(flood[0], 3)] + [closed(s, 0.2) for s in flood[1:] + own]
-if got != [True, False, False, False, False]:
-    sys.exit("closed (127.0.0.2's three, then 127.0.0.1's two): %s" % got)
-PY
+/usr/bin/python3 "$(dirname "$0")/silent_conns.py" $PORT 127.0.0.1 127.0.0.1 127.0.0.2 127.0.0.2 127.0.0.2 \
+    > "$T/pp.out" 2>&1 || fail "--max-per-peer: $(cat "$T/pp.out")"
+[ "$(cat "$T/pp.out")" = "open open closed open open" ] ||
+    fail "--max-per-peer 2 (127.0.0.1's two, then 127.0.0.2's three): $(cat "$T/pp.out")"
 stop
 
 # ---- --max-conns reaches the server: at a cap of 2 the third silent connection closes the
 # oldest one still in its handshake, and the newer two stay
 start "$T/s.log" --parties 2 "${EP[@]}" --max-conns 2 --handshake-timeout 20000
-/usr/bin/python3 - "$PORT" > "$T/mc.out" 2>&1 <<'PY' || fail "--max-conns: $(cat "$T/mc.out")"
-import socket, sys
-port = int(sys.argv[1])
-def closed(s, wait):  # has the server closed s within wait seconds?
-    s.settimeout(wait)
-    try:
-        return s.recv(1) == b""
-    except socket.timeout:
-        return False
-    except OSError:
-        return True
-conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
-got = [closed(conns[0], 3)] + [closed(s, 0.2) for s in conns[1:]]
-if got != [True, False, False]:
-    sys.exit("closed (the oldest, then the newer two): %s" % got)
-PY
+/usr/bin/python3 "$(dirname "$0")/silent_conns.py" $PORT 127.0.0.1 127.0.0.1 127.0.0.1 > "$T/mc.out" 2>&1 ||
+    fail "--max-conns: $(cat "$T/mc.out")"
+[ "$(cat "$T/mc.out")" = "closed open open" ] || fail "--max-conns 2: $(cat "$T/mc.out")"
 stop
 
 # ---- the listener's deadlines as the command line sets them: a connection that never starts
