@@ -9,6 +9,7 @@
  * evidence (each with its alert), TLS 1.2 either way. */
 #define OPENSSL_SUPPRESS_DEPRECATED /* EC_KEY: a key whose private half no longer fits */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -833,7 +834,8 @@ typedef struct {
     bool peer_cached;
     bool has_verdict;
     ccz_status verdict;
-    bool verdict_step; /* the verdict names a failing step or carries a message */
+    bool verdict_step;       /* the verdict names a failing step or carries a message */
+    ccz_ratls_format format; /* the verdict's evidence format (the client's side) */
 } side;
 
 static void *server_thread(void *arg)
@@ -860,8 +862,8 @@ static ccz_status handshake(SSL_CTX *server, SSL_CTX *client, side *srv, side *c
 {
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    *srv = (side){server, sv[1], 0, "", false, false, 0, false};
-    *cli = (side){client, sv[0], 0, "", false, false, 0, false};
+    *srv = (side){server, sv[1], 0, "", false, false, 0, false, CCZ_RATLS_FORMAT_NONE};
+    *cli = (side){client, sv[0], 0, "", false, false, 0, false, CCZ_RATLS_FORMAT_NONE};
     pthread_t th;
     test_thread(&th, server_thread, srv);
     SSL *ssl = SSL_new(client);
@@ -872,6 +874,7 @@ static ccz_status handshake(SSL_CTX *server, SSL_CTX *client, side *srv, side *c
     cli->verdict = v ? v->status : CCZ_OK;
     cli->peer_cached = v && v->cached;
     cli->verdict_step = v && (v->step || v->message[0]);
+    cli->format = v ? v->format : CCZ_RATLS_FORMAT_NONE;
     if (rc == 1) {
         /* TLS 1.3: a client-certificate rejection arrives after the client's handshake */
         char b[8];
@@ -935,25 +938,28 @@ static void test_mutual_handshakes(void)
     CHECK(s.has_verdict && c.has_verdict && s.verdict == CCZ_OK && c.verdict == CCZ_OK);
     CHECK(!c.peer_cached);
     CHECK(!c.verdict_step);
+    CHECK_INT(c.format, CCZ_RATLS_FORMAT_DICE);
     /* the same server certificate again: the client's cache answers, and its acceptance names
-     * no failing step */
+     * no failing step and the format the certificate was verified in */
     CHECK_OK(handshake(srv, cli, &s, &c));
     CHECK(c.peer_cached && s.peer_cached);
     CHECK(c.has_verdict && c.verdict == CCZ_OK);
     CHECK(!c.verdict_step);
+    CHECK_INT(c.format, CCZ_RATLS_FORMAT_DICE);
 
     /* the client's policy wants another measurement: the client rejects, the server sees why
      * in the alert */
     SSL_CTX *picky = context(false, CCZ_RATLS_TWO_WAY, good, wrong, t, NULL, NULL);
     CHECK_STATUS(handshake(srv, picky, &s, &c), CCZ_ERR_POLICY_REJECTED);
-    CHECK_CONTAINS(c.detail, "measurement_not_accepted");
+    CHECK_CONTAINS(c.detail, "policy: measurement_not_accepted");
     CHECK(s.status != CCZ_OK);
     CHECK_CONTAINS(s.detail, "bad certificate");
     /* again: the certificate's verification comes from the cache, its appraisal is made anew
      * and rejects it again */
     CHECK_STATUS(handshake(srv, picky, &s, &c), CCZ_ERR_POLICY_REJECTED);
     CHECK(c.peer_cached);
-    CHECK_CONTAINS(c.detail, "measurement_not_accepted");
+    CHECK_CONTAINS(c.detail, "policy: measurement_not_accepted"); /* the step named again */
+    CHECK_INT(c.format, CCZ_RATLS_FORMAT_DICE);
 
     /* a debug server */
     SSL_CTX *dbg = context(true, CCZ_RATLS_TWO_WAY, debug, accept, t, NULL, NULL);
@@ -1137,7 +1143,12 @@ static void test_one_way_modes(void)
     m = CCZ_RATLS_CLIENT;
     CHECK_OK(ccz_ratls_mode_parse(&m, "mutual")); /* two-way's other name */
     CHECK_INT(m, CCZ_RATLS_TWO_WAY);
+    CHECK_OK(ccz_ratls_mode_parse(&m, "server"));
+    CHECK_INT(m, CCZ_RATLS_SERVER);
+    CHECK_OK(ccz_ratls_mode_parse(&m, "client"));
+    CHECK_INT(m, CCZ_RATLS_CLIENT);
     CHECK_STATUS(ccz_ratls_mode_parse(&m, "both"), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "verification mode 'both' is not two-way, server or client");
     ccz_policy_free(p);
     ccz_trust_free(t);
     ccz_attester_free(a);
@@ -1234,12 +1245,15 @@ static void count_verdict(const ccz_ratls_verdict *v, void *payload)
 }
 
 static int log_accepted;
+static char accepted_msg[256]; /* the last acceptance logged */
 
 static void log_sink(ccz_log_level level, const char *msg, void *payload)
 {
     (void)level, (void)payload;
-    if (strstr(msg, "accepted"))
+    if (strstr(msg, "accepted")) {
+        snprintf(accepted_msg, sizeof accepted_msg, "%s", msg);
         __atomic_add_fetch(&log_accepted, 1, __ATOMIC_SEQ_CST);
+    }
 }
 
 static ccz_log_level rejected_level;
@@ -1355,6 +1369,14 @@ static void test_possession(void)
     CHECK_INT(n.accepted, 1);
     CHECK_INT(n.rejected, 0);
     CHECK_INT(log_accepted, 1);
+    /* the log names the side accepted and that its evidence is simulated */
+    CHECK_STR(accepted_msg, "RA-TLS: client accepted (sim evidence, SIMULATED)");
+    /* an application that replaced the info callback: ccz_ratls_accept still reports */
+    SSL_CTX_set_info_callback(srv, NULL);
+    CHECK_OK(handshake(srv, owner, &s, &c));
+    CHECK_OK(s.status);
+    CHECK_INT(n.accepted, 2);
+    CHECK_INT(log_accepted, 2);
 
     /* the other way: a server with a copied certificate, a client that verifies it */
     log_accepted = 0;
@@ -1374,13 +1396,14 @@ static void test_possession(void)
     SSL_CTX *real_srv = context(true, CCZ_RATLS_SERVER, NULL, NULL, NULL, x, k);
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    s = (side){real_srv, sv[1], 0, "", false, false, 0, false};
+    s = (side){real_srv, sv[1], 0, "", false, false, 0, false, CCZ_RATLS_FORMAT_NONE};
     pthread_t th;
     test_thread(&th, server_thread, &s);
     SSL *cs = SSL_new(cli);
     SSL_set_fd(cs, sv[0]);
     CHECK(SSL_connect(cs) == 1);
     CHECK_INT(m.accepted, 1);
+    CHECK_STR(accepted_msg, "RA-TLS: server accepted (sim evidence, SIMULATED)");
     SSL_shutdown(cs);
     SSL_free(cs);
     close(sv[0]);
@@ -1406,7 +1429,7 @@ static int plain_connect(SSL_CTX *server, SSL_CTX *client, SSL_SESSION **sess)
 {
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    side s = {server, sv[1], 0, "", false, false, 0, false};
+    side s = {server, sv[1], 0, "", false, false, 0, false, CCZ_RATLS_FORMAT_NONE};
     pthread_t th;
     test_thread(&th, server_thread, &s);
     SSL *ssl = SSL_new(client);
@@ -1529,7 +1552,7 @@ static bool connect_on(SSL *ssl, SSL_CTX *server, SSL_SESSION **sess)
 {
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    side s = {server, sv[1], 0, "", false, false, 0, false};
+    side s = {server, sv[1], 0, "", false, false, 0, false, CCZ_RATLS_FORMAT_NONE};
     pthread_t th;
     test_thread(&th, server_thread, &s);
     SSL_set_fd(ssl, sv[0]);
@@ -1648,6 +1671,14 @@ static void test_verdict_per_handshake(void)
     CHECK(bad == NULL);
     CHECK_CONTAINS(ccz_error_detail(), "the certificate and key do not fit");
     EVP_PKEY_free(stranger);
+    /* a certificate without its key, or a key without its certificate: the attester makes both */
+    o.key = NULL;
+    CHECK_OK(ccz_ratls_ctx_new(&bad, &o));
+    SSL_CTX_free(bad);
+    o.cert = NULL;
+    o.key = k;
+    CHECK_OK(ccz_ratls_ctx_new(&bad, &o));
+    SSL_CTX_free(bad);
 
     SSL_CTX_free(cli);
     SSL_CTX_free(stock);
@@ -1678,6 +1709,21 @@ static void *close_after_hello(void *arg)
     if (fd >= 0) {
         ssize_t n = read(fd, b, sizeof b); /* all of it: an unread byte would make a reset */
         (void)n;
+        close(fd);
+    }
+    return NULL;
+}
+
+/* A server that accepts, reads the ClientHello and resets the connection (SO_LINGER 0). */
+static void *reset_after_hello(void *arg)
+{
+    int fd = accept(*(int *)arg, NULL, NULL);
+    char b[4096];
+    if (fd >= 0) {
+        ssize_t n = read(fd, b, sizeof b);
+        (void)n;
+        struct linger lg = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         close(fd);
     }
     return NULL;
@@ -1756,6 +1802,22 @@ static void test_closed_in_handshake(void)
     CHECK_STR(ccz_error_detail(), "connect: the peer closed the connection in the handshake");
     pthread_join(th, NULL);
     close(l);
+    /* a server that takes the ClientHello and resets the connection */
+    l = loopback_listener(1, target, NULL);
+    test_thread(&th, reset_after_hello, &l);
+    CHECK_STATUS(ccz_ratls_connect_timeout(&ssl, cli, target, 2000), CCZ_ERR_TLS);
+    CHECK(ssl == NULL);
+    CHECK_STR(ccz_error_detail(), "connect: the peer closed the connection in the handshake");
+    pthread_join(th, NULL);
+    close(l);
+    /* nothing listening: the TCP connection is refused, and said so */
+    l = loopback_listener(1, target, NULL);
+    close(l);
+    char want[128];
+    snprintf(want, sizeof want, "cannot connect to %s: %s", target, strerror(ECONNREFUSED));
+    CHECK_STATUS(ccz_ratls_connect_timeout(&ssl, cli, target, 2000), CCZ_ERR_NETWORK);
+    CHECK(ssl == NULL);
+    CHECK_STR(ccz_error_detail(), want);
     sim_pair_free(&pair);
 }
 
@@ -1787,7 +1849,7 @@ static void test_connected_socket_blocks(void)
     SSL_CTX *srv = pair.srv, *cli = pair.cli;
     char target[64];
     int l = loopback_listener(1, target, NULL);
-    side s = {srv, l, CCZ_ERR_IO, "", false, false, 0, false};
+    side s = {srv, l, CCZ_ERR_IO, "", false, false, 0, false, CCZ_RATLS_FORMAT_NONE};
     pthread_t th;
     test_thread(&th, accept_one, &s);
     SSL *ssl = NULL;

@@ -226,12 +226,18 @@ static void test_certificate(void)
         CHECK(ok);
         CHECK_STR(str_at(j, "ratls.format"), "dice");
         CHECK_STR(str_at(j, "tee"), "sim");
+        CHECK(json_is_true(json_object_get(json_object_get(j, "policy"), "accepted")));
         json_decref(j);
         /* the default policy rejects it: verified, not an error */
         j = verdict_doc(&ok, forms[i], &o, NULL);
         CHECK(!ok);
         CHECK(json_is_true(json_object_get(j, "verified")));
         CHECK(!json_object_get(j, "error"));
+        /* the policy's appraisal of the certificate's claims, with its reasons */
+        json_t *pol = json_object_get(j, "policy");
+        CHECK(json_is_false(json_object_get(pol, "accepted")));
+        CHECK_STR(str_at(json_array_get(json_object_get(pol, "reasons"), 0), "code"),
+                  "simulated_not_allowed");
         json_decref(j);
     }
     /* PEM after leading white space is still the certificate */
@@ -254,6 +260,7 @@ static void test_certificate(void)
     CHECK(v.certificate);
     json_t *j = ccz_verdict_to_json(&v);
     CHECK_STR(str_at(j, "error.code"), "not_yet_valid");
+    CHECK_CONTAINS(str_at(j, "error.message"), "the certificate is valid from");
     CHECK_STR(str_at(j, "ratls.format"), "none"); /* failed before the extension was read */
     json_decref(j);
 
