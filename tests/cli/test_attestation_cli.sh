@@ -119,6 +119,19 @@ run 2 "$CCZ" attestation token verify "$TOKEN" --jwks "$T/bad-jwks.json"
 contains "$err" "the JWKS $T/bad-jwks.json is not a JSON object"
 run 2 "$CCZ" attestation token verify "$TOKEN" "$TOKEN" --jwks "$T/jwks.json"
 contains "$err" "verify takes TOKEN (or -) and --jwks"
+# the token's trailing blanks and newlines (as a pasted or echoed token has them) are not its own
+printf '%s \n \n' "$TOKEN" | run 0 "$CCZ" attestation token verify - --jwks "$T/jwks.json"
+run 0 "$CCZ" attestation token verify "$TOKEN " --jwks "$T/jwks.json"
+# standard input is read up to 1 MiB: a token padded with newlines to 1 MiB passes, one byte more
+# is refused as unreadable input (2)
+{ printf '%s' "$TOKEN"; head -c $((1048576 - ${#TOKEN})) /dev/zero | tr '\0' '\n'; } > "$T/tok-1m"
+run 0 bash -c "'$CCZ' attestation token verify - --jwks '$T/jwks.json' < '$T/tok-1m'"
+printf '\n' >> "$T/tok-1m"
+run 2 bash -c "'$CCZ' attestation token verify - --jwks '$T/jwks.json' < '$T/tok-1m'"
+run 2 "$CCZ" kbs get-resource "$URL" repo/key/model extra --tee sim --sim-dir "$P" --measurement "$M" \
+    --cacert "$CA"
+contains "$err" "get-resource takes URL and REPOSITORY/TYPE/TAG"
+[ -z "$out" ] || fail "kbs get-resource with an extra operand printed '$out'"
 run 2 "$CCZ" attestation token verify "$TOKEN" --jwks "$URL/.well-known/none.json" --cacert "$CA"
 contains "$err" "$URL/.well-known/none.json answered 404"
 

@@ -598,6 +598,18 @@ want=2 call Encrypt '{"keyid": "a", "keyid": "b"}'
 contains "$err" "--payload is not JSON: duplicate object key"
 want=2 call Encrypt '["keyid"]'
 contains "$err" "--payload is not a JSON object"
+run 2 "$CCZ" kms call "$A" Encrypt extra --appid "$APPID" --apikey "$APIKEY"
+contains "$err" "call takes the KMS's address and an ACTION"
+run 2 "$CCZ" kms call "$A" Encrypt --appid "$APPID"
+contains "$err" "call needs --appid and --apikey (from 'ccz kms enroll')"
+run 2 "$CCZ" kms call "$A" Encrypt --apikey "$APIKEY"
+contains "$err" "call needs --appid and --apikey (from 'ccz kms enroll')"
+run 2 "$CCZ" kms enroll "$A" --cacert "$CA"
+contains "$err" "enroll needs --tee (attested enrollment) or --admin-token TOKEN"
+# a KMS that does not answer (stopped above) is exit 2, not 1: no KMS refused anything
+run 2 "$CCZ" kms call "$A" ListKey --appid "$APPID" --apikey "$APIKEY" --cacert "$CA"
+contains "$err" "kms call: cannot connect to $A"
+[ -z "$out" ] || fail "a call that reached no KMS printed '$out'"
 if [ "$failures" -gt 0 ]; then # the services' own account
     for log in "$T"/*.log; do echo "--- ${log##*/}"; tail -8 "$log"; done
 fi

@@ -151,4 +151,67 @@ refused fl serve --chunk-size 64 -- "'--chunk-size' does nothing for 'fl serve'"
 # homo-lr's serve is not horizontal FL's, which takes --rounds; hetero-lr's host takes no --test
 refused fl homo-lr serve --rounds 3 -- "'--rounds' does nothing for 'fl homo-lr serve'"
 refused fl hetero-lr host 127.0.0.1:1 --test x -- "'--test' does nothing for 'fl hetero-lr host'"
+
+# the largest value of each bounded option passes, one more is refused naming the bound
+refused ratls cert --tee sim --key "$T/k.pem" -o "$T/c.pem" --days 36501 -- \
+    "--days: 36501 is larger than 36500"
+accepted ratls cert --tee sim --key "$T/k.pem" -o "$T/c.pem" --days 36500 --sim-dir "$T/none" -- \
+    "ratls cert: sim platform file $T/none/ak.key is missing"
+for o in count deadline; do
+    refused rpc greeter call 127.0.0.1:1 --name x --$o 100000001 -- \
+        "--$o: 100000001 is larger than 100000000"
+    accepted rpc greeter call 127.0.0.1:1 --name x --$o 100000000 -- \
+        "rpc greeter call: --tee is required"
+done
+refused rpc greeter serve --delay 100000001 -- "--delay: 100000001 is larger than 100000000"
+accepted rpc greeter serve --delay 100000000 -- "usage: ccz rpc greeter serve --listen ADDR"
+refused psi serve --max-conns 65537 -- "--max-conns: 65537 is larger than 65536"
+accepted psi serve --max-conns 65536 -- "usage: ccz psi serve --listen ADDR --parties N"
+refused attestation token verify x --timeout 86400001 -- \
+    "--timeout: 86400001 is larger than 86400000"
+accepted attestation token verify x --timeout 86400000 -- "verify takes TOKEN (or -) and --jwks"
+refused fl serve --clients-per-round 257 -- "--clients-per-round: 257 is larger than 256"
+accepted fl serve --clients-per-round 256 -- "usage: ccz fl serve --listen ADDR"
+refused fl serve --gather 3600001 -- "--gather: 3600001 is larger than 3600000"
+accepted fl serve --gather 3600000 -- "usage: ccz fl serve --listen ADDR"
+refused fl join 127.0.0.1:1 --chunk-size 4194305 -- "--chunk-size: 4194305 is larger than 4194304"
+accepted fl join 127.0.0.1:1 --chunk-size 4194304 -- "usage: ccz fl join HOST:PORT"
+refused fl serve --hidden 65537 -- "--hidden: 65537 is larger than 65536"
+accepted fl serve --hidden 65536 -- "usage: ccz fl serve --listen ADDR"
+refused fl serve --mu 1000 -- "--mu: a number above 0 and below 1000, not '1000'"
+refused fl serve --lr 0.5x -- "--lr: a number above 0 and below 1000, not '0.5x'"
+refused psi serve --parties 65 -- "--parties: 65 is larger than 64"
+accepted psi serve --parties 64 -- "usage: ccz psi serve --listen ADDR --parties N"
+refused psi serve --max-memory 1048577 -- "--max-memory: 1048577 is larger than 1048576"
+accepted psi serve --max-memory 1048576 -- "usage: ccz psi serve --listen ADDR --parties N"
+refused serve --batch-max 65537 -- "--batch-max: 65537 is larger than 65536"
+refused serve --batch-max 0 -- "--batch-max: too small"
+accepted serve --batch-max 65536 -- "no --model NAME=PATH given"
+refused serve --threads 257 -- "--threads: 257 is larger than 256"
+accepted serve --threads 256 -- "no --model NAME=PATH given"
+refused serve --max-body 1023 -- "--max-body: too small"
+accepted serve --max-body 1024 -- "no --model NAME=PATH given"
+accepted serve --batch-timeout-us 0 -- "no --model NAME=PATH given"
+# --top-k: a whole count up to 10^9, or a fraction below 1
+refused fl join 127.0.0.1:1 --top-k 2.5 -- \
+    "--top-k: a count of weights (1 or more) or a fraction of the model (between 0 and 1), not '2.5'"
+refused fl join 127.0.0.1:1 --top-k 1000000001 -- \
+    "--top-k: a count of weights (1 or more) or a fraction of the model (between 0 and 1), not '1000000001'"
+accepted fl join 127.0.0.1:1 --top-k 1000000000 -- "usage: ccz fl join HOST:PORT"
+accepted fl join 127.0.0.1:1 --top-k 0.5 -- "usage: ccz fl join HOST:PORT"
+# the other repeatable options, bounded: --expect (INDEX=HEX), --secret, --model
+ex=()
+for i in $(seq 16); do ex+=(--expect "$i=00"); done
+accepted eventlog verify "$T/log" "${ex[@]}" -- "give exactly one event log file"
+refused eventlog verify "$T/log" "${ex[@]}" --expect 17=00 -- \
+    "--expect takes INDEX=HEX, at most 16 times"
+refused eventlog verify "$T/log" --expect 17 -- "--expect takes INDEX=HEX, at most 16 times"
+se=()
+for i in $(seq 64); do se+=(--secret "s$i=$T/s"); done
+accepted secret serve "${se[@]}" -- "serve needs --listen ADDR, --secret NAME=FILE and --policy FILE"
+refused secret serve "${se[@]}" --secret "s65=$T/s" -- "at most 64 --secret options"
+mo=()
+for i in $(seq 32); do mo+=(--model "m$i=$T/m"); done
+accepted serve "${mo[@]}" -- "give --rest ADDR, --grpc ADDR or both"
+refused serve "${mo[@]}" --model "m33=$T/m" -- "at most 32 --model options"
 finish

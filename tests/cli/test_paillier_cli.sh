@@ -309,4 +309,16 @@ printf '{"values": [["%s", 0], ["%s", 0]]}' "$c3" "$c7" > "$T/two.json"
 run 2 bash -c "'$CCZ' paillier add --key '$K' - '$c3' < '$T/two.json'"
 contains "$err" "one encrypted number expected, not 2"
 [ -z "$out" ] || fail "add of a two-value document printed '$out'"
+# after "--" everything is an operand, a second "--" too
+run 2 "$CCZ" paillier encrypt --key "$K" -- 5 --
+contains "$err" "value '--' is not a decimal integer or a finite real"
+# a real beyond a double's range is refused, not encrypted as infinity
+run 2 "$CCZ" paillier encrypt --key "$K" 1e999
+contains "$err" "value '1e999' is not a decimal integer or a finite real"
+[ -z "$out" ] || fail "encrypt 1e999 printed '$out'"
+# --plain is add's alone
+run 2 "$CCZ" paillier encrypt --key "$K" --plain 3 5
+contains "$err" "'--plain' does nothing for 'paillier encrypt'"
+run 2 "$CCZ" paillier mul --key "$K" --plain 3 "$c3" 2
+contains "$err" "'--plain' does nothing for 'paillier mul'"
 finish
