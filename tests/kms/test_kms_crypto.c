@@ -126,6 +126,10 @@ static void test_names(void)
     CHECK(!kms_padding_parse(&p, "EH_PAD_RSA_PKCS1_OAEP"));
     CHECK(!kms_padding_parse(&p, "EH_PAD_PKCS1"));
     CHECK(kms_digest_parse(&d, "EH_SHA_384") && d == KMS_SHA_384);
+    for (int i = 0; i <= KMS_SM3; i++)
+        CHECK(kms_digest_parse(&d, kms_digest_name((kms_digest)i)) && d == (kms_digest)i);
+    for (int i = 0; i <= KMS_PAD_PKCS1_OAEP; i++)
+        CHECK(kms_padding_parse(&p, kms_padding_name((kms_padding)i)) && p == (kms_padding)i);
     CHECK(!kms_digest_parse(&d, "EH_SHA_SHA256"));
     CHECK(kms_spec_symmetric(KMS_SM4_CTR) && !kms_spec_symmetric(KMS_SM2));
     CHECK(kms_spec_authenticated(KMS_AES_GCM_192) && !kms_spec_authenticated(KMS_SM4_CBC));
@@ -1061,6 +1065,13 @@ static void test_names_out_of_range(void)
     CHECK_STR(kms_digest_name((kms_digest)(KMS_SM3 + 1)), "?");
     CHECK_INT(kms_spec_key_len(KMS_SPEC_COUNT), 0);
     CHECK(kms_spec_ec(KMS_EC_P224) && !kms_spec_ec(KMS_RSA_4096) && !kms_spec_ec(KMS_SM4_CTR));
+    /* no material for a spec past the table */
+    ccz_buf m;
+    ccz_buf_init(&m, 0, true);
+    CHECK_STATUS(kms_material_generate(&m, KMS_SPEC_COUNT), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "unknown key spec");
+    CHECK_INT(m.len, 0);
+    ccz_buf_free(&m);
 }
 
 /* A ciphertext one byte (CBC: one block) past the longest plaintext's, and a CBC ciphertext
@@ -1076,6 +1087,7 @@ static void test_ciphertext_lengths(void)
         {KMS_SM4_CTR, KMS_MAX_PLAINTEXT + 1 + 16},
         {KMS_SM4_CBC, (KMS_MAX_PLAINTEXT / 16 + 2) * 16 + 16},
         {KMS_SM4_CBC, 16},
+        {KMS_SM4_CBC, 16 + 17}, /* not whole blocks */
     };
     for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
         kms_key *k = load(cases[i].spec);
@@ -1131,6 +1143,36 @@ static void test_failure_wipes(void)
     ccz_buf_free(&ct);
     ccz_buf_free(&out);
     kms_key_free(k);
+}
+
+/* A ciphertext that does not decrypt leaves its whole room in the output zero, whatever the
+ * buffer held before: OpenSSL 3.0 zeroes a failed SM2 output itself, but RSA's constant-time
+ * unpadding leaves the bytes it found in place (and another version may leave more). */
+static void test_asym_failure_wipes(void)
+{
+    static const struct {
+        kms_spec spec;
+        kms_padding pad;
+    } cases[] = {
+        {KMS_SM2, KMS_PAD_NONE}, {KMS_RSA_2048, KMS_PAD_PKCS1}, {KMS_RSA_2048, KMS_PAD_PKCS1_OAEP}};
+    uint8_t pt[64];
+    fill(pt, sizeof pt, 41);
+    for (size_t c = 0; c < CCZ_ARRAY_LEN(cases); c++) {
+        kms_key *k = load(cases[c].spec);
+        ccz_buf ct = CCZ_BUF_INIT, out = CCZ_BUF_INIT;
+        CHECK_OK(kms_asym_encrypt(&ct, k, cases[c].pad, CCZ_SPAN(pt, sizeof pt)));
+        ct.ptr[ct.len - 1] ^= 1;            /* SM2: C2's last byte; RSA: the integer's */
+        for (size_t i = 0; i < ct.len; i++) /* stale bytes in the room */
+            CHECK_OK(ccz_buf_append_u8(&out, 0xAA));
+        ccz_buf_reset(&out);
+        CHECK_STATUS(kms_asym_decrypt(&out, k, cases[c].pad, ccz_buf_span(&ct)),
+                     CCZ_ERR_BAD_SIGNATURE);
+        CHECK(out.ptr && out.cap >= ct.len && all_zero(out.ptr, ct.len));
+        CHECK_INT(out.len, 0);
+        ccz_buf_free(&ct);
+        ccz_buf_free(&out);
+        kms_key_free(k);
+    }
 }
 
 /* Empty material wraps to the IV and tag alone (28 bytes) and unwraps to nothing. */
@@ -1217,4 +1259,5 @@ TEST_MAIN(T(test_names), T(test_every_spec_loads), T(test_wrong_spec_refused),
           T(test_rsa_encrypt_cli), T(test_sm2_encrypt), T(test_rsa_sign), T(test_ec_sign),
           T(test_sm2_sign), T(test_ec_sm3), T(test_wrap), T(test_threads), T(test_iv_pool),
           T(test_names_out_of_range), T(test_ciphertext_lengths), T(test_failure_wipes),
-          T(test_wrap_empty), T(test_sm2_max_plaintext), T(test_digest_checks), T(test_zz_cleanup))
+          T(test_asym_failure_wipes), T(test_wrap_empty), T(test_sm2_max_plaintext),
+          T(test_digest_checks), T(test_zz_cleanup))
