@@ -1701,29 +1701,24 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* A server that accepts, reads the ClientHello and closes without a word. */
+/* A server that accepts, reads the ClientHello and closes the connection, or resets it (SO_LINGER
+ * 0) when reset is set. */
+typedef struct {
+    int listener;
+    bool reset;
+} hello_closer;
+
 static void *close_after_hello(void *arg)
 {
-    int fd = accept(*(int *)arg, NULL, NULL);
+    const hello_closer *h = arg;
+    int fd = accept(h->listener, NULL, NULL);
     char b[4096];
     if (fd >= 0) {
         ssize_t n = read(fd, b, sizeof b); /* all of it: an unread byte would make a reset */
         (void)n;
-        close(fd);
-    }
-    return NULL;
-}
-
-/* A server that accepts, reads the ClientHello and resets the connection (SO_LINGER 0). */
-static void *reset_after_hello(void *arg)
-{
-    int fd = accept(*(int *)arg, NULL, NULL);
-    char b[4096];
-    if (fd >= 0) {
-        ssize_t n = read(fd, b, sizeof b);
-        (void)n;
         struct linger lg = {1, 0};
-        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        if (h->reset)
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         close(fd);
     }
     return NULL;
@@ -1792,26 +1787,20 @@ static void test_closed_in_handshake(void)
         CHECK_STR(ccz_error_detail(), "accept: the peer closed the connection in the handshake");
         close(sv[1]);
     }
-    /* a server that takes the ClientHello and closes */
+    /* a server that takes the ClientHello and closes, or resets, the connection */
     char target[64];
-    int l = loopback_listener(1, target, NULL);
     pthread_t th;
-    test_thread(&th, close_after_hello, &l);
-    CHECK_STATUS(ccz_ratls_connect_timeout(&ssl, cli, target, 2000), CCZ_ERR_TLS);
-    CHECK(ssl == NULL);
-    CHECK_STR(ccz_error_detail(), "connect: the peer closed the connection in the handshake");
-    pthread_join(th, NULL);
-    close(l);
-    /* a server that takes the ClientHello and resets the connection */
-    l = loopback_listener(1, target, NULL);
-    test_thread(&th, reset_after_hello, &l);
-    CHECK_STATUS(ccz_ratls_connect_timeout(&ssl, cli, target, 2000), CCZ_ERR_TLS);
-    CHECK(ssl == NULL);
-    CHECK_STR(ccz_error_detail(), "connect: the peer closed the connection in the handshake");
-    pthread_join(th, NULL);
-    close(l);
+    for (int reset = 0; reset < 2; reset++) {
+        hello_closer h = {loopback_listener(1, target, NULL), reset};
+        test_thread(&th, close_after_hello, &h);
+        CHECK_STATUS(ccz_ratls_connect_timeout(&ssl, cli, target, 2000), CCZ_ERR_TLS);
+        CHECK(ssl == NULL);
+        CHECK_STR(ccz_error_detail(), "connect: the peer closed the connection in the handshake");
+        pthread_join(th, NULL);
+        close(h.listener);
+    }
     /* nothing listening: the TCP connection is refused, and said so */
-    l = loopback_listener(1, target, NULL);
+    int l = loopback_listener(1, target, NULL);
     close(l);
     char want[128];
     snprintf(want, sizeof want, "cannot connect to %s: %s", target, strerror(ECONNREFUSED));
