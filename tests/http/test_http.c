@@ -395,6 +395,23 @@ static bool client_read_continue(client *c)
     return memcmp(b, cont, sizeof cont - 1) == 0;
 }
 
+/* POSTs to /echo a JSON object of n bytes, blank inside; the answer's status, its text in buf. */
+static int client_echo_blank(client *c, size_t n, char *buf, size_t cap)
+{
+    char *body = malloc(n + 1), head[160];
+    CHECK(body != NULL && n >= 2);
+    memset(body, ' ', n);
+    body[0] = '{', body[n - 1] = '}', body[n] = 0;
+    snprintf(head, sizeof head,
+             "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             n);
+    client_send(c, head);
+    client_send(c, body);
+    free(body);
+    return client_read(c, buf, cap);
+}
+
 /* A connection with a request in progress: the head of a POST with Expect: 100-continue, the
  * server's 100 read; client_send(c, "{}") completes it. */
 static bool client_open_busy(client *c, int port, const char *from)
@@ -688,19 +705,10 @@ static void test_routes_and_keepalive(void)
         CHECK_INT(request(s.port, req, buf, sizeof buf), 200);
         snprintf(req, sizeof req, "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: %017000d\r\n\r\n", 1);
         CHECK_INT(request(s.port, req, buf, sizeof buf), 431);
-        size_t n = 1024 * 1024;
-        char *body = malloc(n + 1);
-        CHECK(body != NULL);
-        memset(body, ' ', n);
-        body[0] = '{', body[n - 1] = '}', body[n] = 0;
         CHECK(client_open(&c, s.port));
-        client_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                        "Content-Length: 1048576\r\n\r\n");
-        client_send(&c, body);
-        CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+        CHECK_INT(client_echo_blank(&c, 1024 * 1024, buf, sizeof buf), 200);
         CHECK_CONTAINS(buf, "{\"seen\":true}");
         client_close(&c);
-        free(body);
     }
     server_stop(&s);
 }
@@ -1190,14 +1198,8 @@ static void test_caps(void)
     CHECK_CONTAINS(buf, "\r\nRetry-After: 1\r\n");
     client_close(&b);
     /* what is left (400 bytes) is taken whole */
-    char small[401];
-    memset(small, ' ', 400);
-    small[0] = '{', small[399] = '}', small[400] = 0;
     CHECK(client_open(&b, s.port));
-    client_send(&b, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                    "Content-Length: 400\r\n\r\n");
-    client_send(&b, small);
-    CHECK_INT(client_read(&b, buf, sizeof buf), 200);
+    CHECK_INT(client_echo_blank(&b, 400, buf, sizeof buf), 200);
     CHECK_CONTAINS(buf, "{\"seen\":true}");
     client_close(&b);
     char body[600];
