@@ -49,6 +49,17 @@ static void serve_stop(psi_server *ps)
     ccz_rpc_server_free(ps->srv);
 }
 
+/* A new channel to the server (max_message 0: the channel's default). */
+static ccz_rpc_channel *channel_to(const psi_server *ps, size_t max_message)
+{
+    ccz_rpc_channel *ch = NULL;
+    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
+    if (max_message)
+        co.max_message = max_message;
+    CHECK_OK(ccz_rpc_channel_new(&ch, ps->target, &co));
+    return ch;
+}
+
 static void test_options_refused(void)
 {
     ccz_rpc_server *srv;
@@ -364,11 +375,7 @@ static void test_hostile_calls(void)
 {
     psi_server ps;
     serve(&ps, 2, 0);
-    ccz_rpc_channel *a = NULL, *b = NULL, *c = NULL;
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    CHECK_OK(ccz_rpc_channel_new(&a, ps.target, &co));
-    CHECK_OK(ccz_rpc_channel_new(&b, ps.target, &co));
-    CHECK_OK(ccz_rpc_channel_new(&c, ps.target, &co));
+    ccz_rpc_channel *a = channel_to(&ps, 0), *b = channel_to(&ps, 0), *c = channel_to(&ps, 0);
     Psi__ConnectRequest cq, cq2;
     Psi__DataUploadRequest uq, uq2;
     Psi__CalPsiRequest pq;
@@ -468,11 +475,7 @@ static void result_over_message(size_t max_message, int piece)
     serve_max_message = max_message;
     serve(&ps, 2, 0);
     serve_max_message = 0;
-    ccz_rpc_channel *a = NULL, *b = NULL;
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    co.max_message = 8u << 20;
-    CHECK_OK(ccz_rpc_channel_new(&a, ps.target, &co));
-    CHECK_OK(ccz_rpc_channel_new(&b, ps.target, &co));
+    ccz_rpc_channel *a = channel_to(&ps, 8u << 20), *b = channel_to(&ps, 8u << 20);
     enum { N = 2500 }; /* 2.5 MB of items */
     static char bufs[N][1001];
     static const char *items[N];
@@ -576,10 +579,7 @@ static void test_upload_before_session_starts(void)
 {
     psi_server ps;
     serve(&ps, 2, 0);
-    ccz_rpc_channel *a = NULL, *b = NULL;
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    CHECK_OK(ccz_rpc_channel_new(&a, ps.target, &co));
-    CHECK_OK(ccz_rpc_channel_new(&b, ps.target, &co));
+    ccz_rpc_channel *a = channel_to(&ps, 0), *b = channel_to(&ps, 0);
     Psi__ConnectRequest cq = PSI__CONNECT_REQUEST__INIT, cq2;
     cq.client_name = "alice";
     Psi__DataUploadRequest uq = PSI__DATA_UPLOAD_REQUEST__INIT;
@@ -638,10 +638,7 @@ static void test_hostile_joins(void)
     CHECK(serve_log != NULL);
     psi_server ps;
     serve(&ps, 2, 0);
-    ccz_rpc_channel *a = NULL, *b = NULL;
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    CHECK_OK(ccz_rpc_channel_new(&a, ps.target, &co));
-    CHECK_OK(ccz_rpc_channel_new(&b, ps.target, &co));
+    ccz_rpc_channel *a = channel_to(&ps, 0), *b = channel_to(&ps, 0);
     Psi__ConnectRequest cq, cq2;
     Psi__DataUploadRequest uq, uq2;
     Psi__CalPsiRequest pq;
@@ -709,11 +706,7 @@ static void test_timeouts(void)
     serve_timeout_ms = 300;
     serve(&ps, 2, 0);
     serve_timeout_ms = 0;
-    ccz_rpc_channel *a = NULL, *b = NULL, *c = NULL;
-    ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
-    CHECK_OK(ccz_rpc_channel_new(&a, ps.target, &co));
-    CHECK_OK(ccz_rpc_channel_new(&b, ps.target, &co));
-    CHECK_OK(ccz_rpc_channel_new(&c, ps.target, &co));
+    ccz_rpc_channel *a = channel_to(&ps, 0), *b = channel_to(&ps, 0), *c = channel_to(&ps, 0);
     Psi__ConnectRequest cq, cq2;
     Psi__DataUploadRequest uq;
     ProtobufCBinaryData d[1];
