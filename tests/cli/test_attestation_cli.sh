@@ -222,5 +222,22 @@ run 2 timeout 30 "$CCZ" attestation serve --no-such-option 1
 contains "$err" "unknown option '--no-such-option'"
 run 2 timeout 30 "$CCZ" attestation serve --token-ttl soon
 run 2 "$CCZ" kbs get-resource "$URL"
+# --timeout bounds the whole exchange: a KBS that accepts and never answers
+/usr/bin/python3 -c '
+import os, socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+conns = []
+while True:
+    conns.append(s.accept()[0])
+' "$T/silentport" &
+SILENT=$!
+await "$T/silentport"
+SURL=https://127.0.0.1:$(cat "$T/silentport")
+run 2 timeout 20 "$CCZ" kbs get-resource "$SURL" repo/key/model --tee sim --sim-dir "$P" \
+    --measurement "$M" --timeout 400
+[ "$err" = "ccz: kbs get-resource: KBS $SURL/kbs/v0/auth: no answer in time: the exchange timed out after 400 ms" ] ||
+    fail "kbs get-resource from a silent KBS: '$err'"
+kill $SILENT 2>/dev/null; wait $SILENT 2>/dev/null
 run 2 "$CCZ" attestation bogus
 finish

@@ -60,6 +60,9 @@ static ccz_status request(session *s, long *status, ccz_buf *body, const char *m
     /* collect refuses what would take the body past its bound (or finds no memory for) */
     CCZ_ENSURE(rc != CURLE_WRITE_ERROR, CCZ_ERR_TOO_LARGE, "KBS %s: an answer over %u bytes", url,
                MAX_ANSWER);
+    CCZ_ENSURE(rc != CURLE_OPERATION_TIMEDOUT, CCZ_ERR_NETWORK,
+               "KBS %s: no answer in time: the exchange timed out after %ld ms", url,
+               s->timeout_ms);
     CCZ_ENSURE(rc == CURLE_OK, CCZ_ERR_NETWORK, "KBS %s: %s", url, curl_easy_strerror(rc));
     curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, status);
     if (*status == 200)
