@@ -6,7 +6,8 @@
 # garbage does not stop the listener serving the next; the handshake deadline and idle timeout;
 # at --max-conns silent peers (from 127.0.0.2..5) make room for a client served at once; one
 # address past --max-per-peer loses only its own connections; a peer dripping bytes is cut at the
-# session deadline (--timeout); usage errors.
+# session deadline (--timeout); out of descriptors it pauses accepting instead of spinning;
+# usage errors.
 . "$(dirname "$0")/lib.sh"
 
 start() { # LOG ARGS...: a listener in the background, on a port the kernel picks ($PORT)
@@ -212,6 +213,20 @@ t=$(awk '$1 == "closed" { print $3 }' "$T/stall.out")
     fail "the dripping peer was not cut at ~1.2 s: $(cat "$T/stall.out")"
 stop
 contains "$(cat "$T/s.log")" "ccz psi ecdh: session 1: the session deadline (1200 ms) passed: closing it"
+
+# out of descriptors (ulimit -n 10: at most six sessions, below --max-conns; the rest of twelve
+# wait in the backlog while accept() fails) the listener pauses between tries instead of
+# spinning a core, and it serves a client once those connections end
+: > "$T/s.log"
+(ulimit -n 10 && exec "$CCZ" psi ecdh --listen 127.0.0.1:0 --data "$T/a.txt" \
+    --max-conns 16 --handshake-timeout 20000) 2> "$T/s.log" &
+SERVER=$!
+port_from "$T/s.log" 60 $SERVER || fail "no listener under ulimit -n 10: $(cat "$T/s.log")"
+read -r cpu accepted < <(/usr/bin/python3 "$(dirname "$0")/busy_accept.py" $PORT $SERVER 12)
+[ "$accepted" -le 6 ] || fail "the listener accepted $accepted connections under ulimit -n 10"
+[ "$cpu" -lt 300 ] || fail "out of descriptors the listener used $cpu ms of CPU in 1 s"
+served 5000
+stop
 
 # usage errors and unreadable data
 run 2 "$CCZ" psi ecdh --listen :0 --connect 127.0.0.1:1 --data "$T/a.txt"

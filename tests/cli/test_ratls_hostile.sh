@@ -8,9 +8,9 @@
 # --max-per-peer loses only its own connections (another's stay), and one whose every connection
 # keeps the server busy is refused another at once; a peer that sends a byte every
 # 200 ms is cut at the session deadline (--timeout), one that never reads at the idle timeout;
-# the cap leaves 32 descriptors of the open-file limit; ccz ratls client gives up on
-# a server that accepts and never speaks, and on one that completes the handshake and never
-# answers, each with a timeout error.
+# the cap leaves 32 descriptors of the open-file limit, and out of descriptors the server pauses
+# accepting instead of spinning; ccz ratls client gives up on a server that accepts and never
+# speaks, and on one that completes the handshake and never answers, each with a timeout error.
 . "$(dirname "$0")/lib.sh"
 STALL=$(dirname "$0")/ratls_stall.py
 sim_endpoint
@@ -184,6 +184,21 @@ contains "$(announced 80 --max-conns 48)" "(mode server, at most 48 connections)
 contains "$(announced 80 --max-conns 40)" "(mode server, at most 40 connections)"
 contains "$(announced 30)" "(mode server, at most 8 connections)"
 contains "$(announced 4096 --max-conns 100)" "(mode server, at most 100 connections)"
+
+# out of descriptors (ulimit -n 10: at most six connections; the rest of twelve wait in the
+# backlog while accept() fails) the accept loop pauses between tries instead of spinning a core,
+# and it serves a client once those connections end
+: > "$T/nofile.log"
+(ulimit -n 10 && exec "$CCZ" ratls server --listen 127.0.0.1:0 --mode server \
+    --cert "$T/cert.pem" --key "$T/key.pem" --handshake-timeout 20000) 2> "$T/nofile.log" &
+SERVER=$!
+await "$T/nofile.log" listening 60 $SERVER || fail "no server under ulimit -n 10: $(cat "$T/nofile.log")"
+PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/nofile.log" | head -1)
+read -r cpu accepted < <(/usr/bin/python3 "$(dirname "$0")/busy_accept.py" $PORT $SERVER 12)
+[ "$accepted" -le 6 ] || fail "the server accepted $accepted connections under ulimit -n 10"
+[ "$cpu" -lt 300 ] || fail "out of descriptors the server used $cpu ms of CPU in 1 s"
+legit
+stop
 
 # a peer that sends and never reads is cut once the server's echo cannot be written for
 # --idle-timeout (SO_SNDTIMEO), not held until the session deadline
