@@ -10,6 +10,7 @@
  * reads. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -1615,6 +1617,73 @@ static void test_slow_head(void)
     server_stop(&s);
 }
 
+/* Out of descriptors: clients wait in the backlog while accept() fails (EMFILE). The server
+ * pauses accepting (LISTENER_PAUSE_MS at a time) instead of its thread spinning on the readable
+ * listener, logs the episode once, and serves the waiting clients once descriptors are free. */
+static void test_out_of_descriptors(void)
+{
+    server s;
+    http_server_opts o = {0};
+    server_start(&s, &o);
+    ccz_log_level before = ccz_log_get_level();
+    log_text[0] = 0;
+    ccz_log_set_sink(log_sink, NULL);
+    ccz_log_set_level(CCZ_LOG_WARN);
+    /* a limit of 256 (the descriptors already open stay), every free one taken, then four given
+     * back to four clients' sockets: each connects, and the server has none to accept it with */
+    struct rlimit was, low;
+    CHECK(getrlimit(RLIMIT_NOFILE, &was) == 0);
+    low = was;
+    low.rlim_cur = 256;
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    int spare[256], n_spare = 0;
+    while (n_spare < 256 && (spare[n_spare] = open("/dev/null", O_RDONLY)) >= 0)
+        n_spare++;
+    CHECK_INT(errno, EMFILE);
+    CHECK(n_spare >= 4);
+    int fds[4];
+    for (int i = 0; i < 4; i++) {
+        close(spare[--n_spare]);
+        fds[i] = tcp_connect_from(s.port, NULL);
+        CHECK(fds[i] >= 0);
+    }
+    usleep(300000);
+    double t0 = thread_cpu_ms(s.thread);
+    usleep(1000000);
+    double ms = thread_cpu_ms(s.thread) - t0;
+    printf("out of descriptors for 1 s: %.1f ms of the server's CPU\n", ms);
+    CHECK(ms >= 0 && ms < 300);
+    while (n_spare > 0)
+        close(spare[--n_spare]);
+    CHECK(setrlimit(RLIMIT_NOFILE, &was) == 0);
+    /* the waiting clients are served: the listener is enabled again within its pause */
+    for (int i = 0; i < 4; i++) {
+        client c = {.fd = fds[i], .n_left = 0};
+        c.ssl = SSL_new(client_ctx);
+        SSL_set_fd(c.ssl, c.fd);
+        char buf[4096];
+        bool up = SSL_connect(c.ssl) == 1;
+        CHECK(up);
+        if (up) {
+            client_send(&c, GET("/healthz"));
+            CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+        }
+        client_close(&c);
+    }
+    server_stop(&s);
+    ccz_log_set_level(before);
+    ccz_log_set_sink(NULL, NULL);
+    pthread_mutex_lock(&log_mu);
+    CHECK_CONTAINS(log_text,
+                   "test: cannot accept connections: Too many open files (0 open, at most ");
+    CHECK_CONTAINS(log_text, "pausing 250 ms at a time until it passes");
+    int logged = 0;
+    for (const char *p = log_text; (p = strstr(p, "cannot accept")) != NULL; p++)
+        logged++;
+    CHECK_INT(logged, 1);
+    pthread_mutex_unlock(&log_mu);
+}
+
 /* Setting a server up: what it refuses, with the message that says why. */
 static void test_setup_errors(void)
 {
@@ -1936,6 +2005,7 @@ static void test_all(void)
     test_caps();
     test_cap_keeps_started_handshake();
     test_flood();
+    test_out_of_descriptors();
     test_drain();
     SSL_CTX_free(server_ctx);
     SSL_CTX_free(client_ctx);
