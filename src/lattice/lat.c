@@ -145,7 +145,8 @@ ccz_status lat_ntt_init(lat_ntt *t, uint64_t q, unsigned log_n)
     memset(t, 0, sizeof *t);
     CCZ_GUARD(check_degree(log_n));
     CCZ_ENSURE(q > 2 && q < (1ull << LAT_MAX_PRIME_BITS) && lat_is_prime(q),
-               CCZ_ERR_INVALID_ARGUMENT, "%llu is not a prime below 2^61", (unsigned long long)q);
+               CCZ_ERR_INVALID_ARGUMENT, "%llu is not an odd prime below 2^61",
+               (unsigned long long)q);
     lat_mod_init(&t->mod, q);
     t->n = (size_t)1 << log_n;
     t->log_n = log_n;

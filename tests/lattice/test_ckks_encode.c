@@ -352,9 +352,81 @@ static void test_negative_quotient_rounded_up(void)
     ccz_lattice_context_free(ctx);
 }
 
+/* A bare context of degree 2^log_n with two 40-bit primes: just what the kernels read (contexts
+ * start at N = 2^10, so the dispatch's small-degree branches are reached only this way) */
+static ccz_lattice_context *bare_ctx(unsigned log_n)
+{
+    ccz_lattice_context *ctx = calloc(1, sizeof *ctx);
+    ctx->n = (size_t)1 << log_n;
+    ctx->log_n = log_n;
+    ctx->k = ctx->L = 2;
+    CHECK_OK(lat_primes(ctx->primes, 2, 40, ctx->n, NULL, 0));
+    for (unsigned i = 0; i < 2; i++)
+        CHECK_OK(lat_ntt_init(&ctx->ntt[i], ctx->primes[i], log_n));
+    CHECK_OK(lat_ckks_fft_init(ctx));
+    return ctx;
+}
+
+static void bare_ctx_free(ccz_lattice_context *ctx)
+{
+    for (unsigned i = 0; i < 2; i++)
+        lat_ntt_free(&ctx->ntt[i]);
+    free(ctx->ckks_fft);
+    free(ctx->ckks_pos);
+    free(ctx);
+}
+
+/* The dispatch sends only what each AVX-512 kernel can take to it: the FFT needs N/2 >= 16 (two
+ * vectors of eight a block), the rounding N >= 8 (eight coefficients a vector). Below those the
+ * portable kernels run, whatever the CPU: for N = 4 to 32, lat_ckks_embed gives the portable
+ * doubles and leaves the doubles past the N it owns alone (the AVX-512 FFT at N = 16 would read
+ * and write 16 past them); lat_ckks_round_rns gives the portable words, never reads the doubles
+ * past the N it rounds (NaN there) nor writes past the L N words. */
+static void test_small_degrees_portable(void)
+{
+    lat_set_avx512(true);
+    for (unsigned log_n = 2; log_n <= 5; log_n++) {
+        ccz_lattice_context *ctx = bare_ctx(log_n);
+        size_t n = ctx->n, h = n / 2, pad = 32;
+        double complex *z = malloc(h * sizeof *z);
+        for (size_t j = 0; j < h; j++)
+            z[j] = unit() + I * unit();
+        double *a = malloc((n + pad) * 8), *b = malloc((n + pad) * 8);
+        place(ctx, z, a);
+        for (size_t k = n; k < n + pad; k++)
+            a[k] = 12345.0 + (double)k;
+        memcpy(b, a, (n + pad) * 8);
+        double c = 0x1p30 / (double)h;
+        lat_ckks_embed(ctx, a, a + h, c);
+        lat_ckks_embed_portable(ctx, b, b + h, c);
+        CHECK(memcmp(a, b, (n + pad) * 8) == 0);
+        bool kept = true;
+        for (size_t k = n; k < n + pad; k++)
+            kept &= a[k] == 12345.0 + (double)k;
+        CHECK(kept);
+        for (size_t k = n; k < n + pad; k++)
+            a[k] = NAN;
+        size_t words = (size_t)ctx->L * n;
+        uint64_t *wa = malloc((words + pad) * 8), *wb = malloc((words + pad) * 8);
+        for (size_t k = 0; k < words + pad; k++)
+            wa[k] = wb[k] = 0x5a5a5a5a5a5a5a5aull;
+        CHECK_OK(lat_ckks_round_rns(ctx, a, ctx->L, wa));
+        CHECK_OK(lat_ckks_round_rns_portable(ctx, a, ctx->L, wb));
+        CHECK(memcmp(wa, wb, (words + pad) * 8) == 0);
+        CHECK_INT(wa[words], 0x5a5a5a5a5a5a5a5aull);
+        free(wa);
+        free(wb);
+        free(a);
+        free(b);
+        free(z);
+        bare_ctx_free(ctx);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {T(test_precision), T(test_paths),
-                                      T(test_negative_quotient_rounded_up)};
+                                      T(test_negative_quotient_rounded_up),
+                                      T(test_small_degrees_portable)};
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

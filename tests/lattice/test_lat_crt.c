@@ -109,6 +109,9 @@ static void test_conv_exact(void)
     check_conv(45, 44); /* the one-pass kernels */
     check_conv(60, 45); /* wide to narrow (BFV's Q to R): residues above 2^52 reduced first */
     check_conv(45, 60); /* narrow to wide (R to Q): not the one-pass kernels */
+    /* 53-bit sources to narrow targets: residues of 2^52 and more are reduced first, since the
+     * 52-bit Shoup products of the narrow primes take multiplicands below 2^52 only */
+    check_conv(53, 45);
 }
 
 /* lat_rns_ntt and lat_rns_intt transform block i with the prime idx[i] when given idx, with the
@@ -162,9 +165,12 @@ static void test_prime_refusals(void)
     CHECK_CONTAINS(ccz_error_detail(), "there are not 2 primes of 8 bits that are 1 mod 32");
     lat_ntt t;
     CHECK_STATUS(lat_ntt_init(&t, 1000001, 4), CCZ_ERR_INVALID_ARGUMENT); /* 101 x 9901 */
-    CHECK_CONTAINS(ccz_error_detail(), "1000001 is not a prime below 2^61");
+    CHECK_CONTAINS(ccz_error_detail(), "1000001 is not an odd prime below 2^61");
     CHECK_STATUS(lat_ntt_init(&t, 1000003, 4), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "q = 1000003 is not 1 mod 2n = 32: no negacyclic NTT");
+    /* 2 is refused (odd primes only), before its order is looked at */
+    CHECK_STATUS(lat_ntt_init(&t, 2, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "2 is not an odd prime below 2^61");
     CHECK_OK(lat_ntt_init(&t, 97, 4));
     /* psi is the smallest primitive 2n-th root (x^n = -1, n a power of two): NTT-form objects
      * are saved as they are, so the tables must not depend on which root a search meets first */
@@ -190,7 +196,7 @@ static void test_prime_refusals(void)
         big -= 32;
     CHECK(big > (1ull << 61) && big % 32 == 1);
     char want[80];
-    snprintf(want, sizeof want, "%llu is not a prime below 2^61", (unsigned long long)big);
+    snprintf(want, sizeof want, "%llu is not an odd prime below 2^61", (unsigned long long)big);
     CHECK_STATUS(lat_ntt_init(&t, big, 4), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), want);
 }
