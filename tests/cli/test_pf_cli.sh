@@ -69,6 +69,11 @@ ls m.out.tmp-* > /dev/null 2>&1 && fail "a refused decrypt left a temporary file
 run 0 "$CCZ" pf decrypt -w key -i sub/m.pf -o m.out -p /models/m.onnx
 [ "$(stat -c %a m.out)" = 600 ] || fail "decrypt wrote mode $(stat -c %a m.out), not 0600"
 run 0 "$CCZ" pf decrypt -w key -i sub/m.pf -o m.out # no check without -V
+# -v describes the file read: its size, format, node count and the path bound into it
+run 0 "$CCZ" pf verify -w key -i sub/m.pf -p /models/m.onnx -v
+contains "$out" "sub/m.pf: 3073 bytes, format 1, 3 nodes, bound to '/models/m.onnx'"
+run 0 "$CCZ" pf decrypt -w key -i sub/m.pf -o m.out -v
+contains "$out" "sub/m.pf: 3073 bytes, format 1, 3 nodes, bound to '/models/m.onnx'"
 /usr/bin/python3 "$REF" decrypt key sub/m.pf m.py --path /models/m.onnx || fail "reference: -p path"
 run 0 "$CCZ" pf encrypt -w key -i plain.1 -o sub/../n.pf
 contains "$out" "bound to 'n.pf'"
@@ -113,6 +118,9 @@ contains "$err" "skipping tree/a/link (not a regular file)"
 cmp -s y.py plain.500000 || fail "directory: y differs"
 run 0 "$CCZ" pf decrypt -w key -i enc -o dec -V
 cmp -s dec/a/x plain.3073 && cmp -s dec/a/b/y plain.500000 || fail "directory round trip differs"
+# the directories made for the output are ordinary ones: 0755 under the umask, as mkdir makes
+[ "$(stat -c %a enc/a)" = "$(printf '%o' $((0755 & ~0$(umask))))" ] ||
+    fail "an output directory's mode is $(stat -c %a enc/a), not 0755 under the umask"
 
 # usage errors (exit 2)
 run 2 "$CCZ" pf encrypt -w key -i plain.1

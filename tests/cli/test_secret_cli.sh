@@ -215,6 +215,29 @@ else
         SECRET_PROVISION_SECRET_STRING=stale sh -c 'echo "${SECRET_PROVISION_SECRET_STRING-unset}"'
     [ "$out" = unset ] || fail "preload into a file left SECRET_PROVISION_SECRET_STRING '$out'"
     cmp -s "$T/shell.out" "$T/shell.txt" || fail "preload: the file does not hold the shell secret"
+    # CCZ_LOG reaches the constructor: at info, each server that fails is named before the next
+    CCZ_LOG=info run 0 pre SECRET_PROVISION_SERVERS="127.0.0.1:1,127.0.0.1:$PORT" \
+        sh -c 'echo "[$SECRET_PROVISION_SECRET_STRING]"'
+    [ "$out" = "[shell-secret]" ] || fail "preload at CCZ_LOG=info: got '$out'"
+    contains "$err" "ccz: info: ccz secret provisioning: 127.0.0.1:1: "
+    # without SECRET_PROVISION_SET_KEY's file, the key goes to Gramine's key file (absent here)
+    run 1 pre SECRET_PROVISION_SERVERS="127.0.0.1:$PORT" SECRET_PROVISION_SET_KEY=model "$TRUE_BIN"
+    contains "$err" "cannot open /dev/attestation/keys/model: No such file or directory"
+    # a key name whose path would not fit (22 + 234 bytes, no room for its NUL) is no name
+    run 1 pre SECRET_PROVISION_SERVERS="127.0.0.1:$PORT" \
+        SECRET_PROVISION_SET_KEY="$(printf 'k%.0s' $(seq 234))" "$TRUE_BIN"
+    contains "$err" "is not a key name"
+    # empty variables count as unset: the default TEE (sgx), the policy rather than a CA chain,
+    # the default server
+    run 1 pre SECRET_PROVISION_SERVERS="127.0.0.1:$PORT" CCZ_SECRET_TEE= sh -c 'echo ran'
+    [ -z "$out" ] || fail "preload with an empty CCZ_SECRET_TEE: the program ran"
+    contains "$err" "ccz secret provisioning: tee_unavailable: no Gramine attestation interface"
+    run 0 pre SECRET_PROVISION_SERVERS="127.0.0.1:$PORT" SECRET_PROVISION_CA_CHAIN_PATH= \
+        sh -c 'echo "[$SECRET_PROVISION_SECRET_STRING]"'
+    [ "$out" = "[shell-secret]" ] || fail "preload with an empty CA chain path: got '$out'"
+    run 1 pre SECRET_PROVISION_SERVERS= sh -c 'echo ran'
+    [ -z "$out" ] || fail "preload with an empty server list: the program ran"
+    contains "$err" "localhost:4433"
 fi
 stop
 log=$(cat "$T/a.log")

@@ -678,6 +678,59 @@ static void test_ifma_fixed_odd_bits(void)
     gmp_randclear(rnd);
 }
 
+/* Montgomery's trick over eight chains: a number sharing a factor with the modulus, in the first
+ * chain (lane 0) of several, leaves every inverse ungiven (ok false, the call itself done); the
+ * same numbers without it are all inverted. */
+static void test_ifma_inverses_not_invertible(void)
+{
+    gmp_randinit_default(rnd);
+    gmp_randseed_ui(rnd, 20261209);
+    if (!mbx_available())
+        test_skip(true, "no AVX-512 IFMA on this CPU: the engine cannot run here");
+    mpz_t p, q, mod, x[11], inv[11], t;
+    mpz_inits(p, q, mod, t, NULL);
+    mpz_urandomb(p, rnd, 256);
+    mpz_setbit(p, 255);
+    mpz_nextprime(p, p);
+    mpz_urandomb(q, rnd, 256);
+    mpz_setbit(q, 255);
+    mpz_nextprime(q, q);
+    mpz_mul(mod, p, q);
+    for (int i = 0; i < 11; i++) {
+        mpz_inits(x[i], inv[i], NULL);
+        mpz_urandomm(x[i], rnd, mod);
+        mpz_add_ui(x[i], x[i], 1); /* [1, m] */
+        mpz_mod(x[i], x[i], mod);
+        if (mpz_sgn(x[i]) == 0)
+            mpz_set_ui(x[i], 2);
+    }
+    bool ok = false;
+    CHECK_OK(mbx_straus_inverses(inv, (const mpz_t *)x, 11, mod, &ok));
+    CHECK(ok);
+    int right = 0;
+    for (int i = 0; i < 11; i++) {
+        mpz_mul(t, x[i], inv[i]);
+        mpz_mod(t, t, mod);
+        right += mpz_cmp_ui(t, 1) == 0;
+    }
+    CHECK_INT(right, 11);
+    for (int i = 0; i < 11; i += 8) { /* numbers 0 and 8: lane 0, first and second chain link */
+        mpz_t keep;
+        mpz_init_set(keep, x[i]);
+        mpz_mul_ui(x[i], p, 5); /* a multiple of p: no inverse modulo p q */
+        ok = true;
+        CHECK_OK(mbx_straus_inverses(inv, (const mpz_t *)x, 11, mod, &ok));
+        CHECK(!ok);
+        mpz_set(x[i], keep);
+        mpz_clear(keep);
+    }
+    for (int i = 0; i < 11; i++)
+        mpz_clears(x[i], inv[i], NULL);
+    mpz_clears(p, q, mod, t, NULL);
+    gmp_randclear(rnd);
+}
+
 TEST_MAIN(T(test_ifma_engine), T(test_ifma_square_and_public), T(test_ifma_short_exponents),
           T(test_ifma_square_moduli), T(test_ifma_tight_digits), T(test_ifma_refusals),
-          T(test_ifma_zero_divisors), T(test_ifma_request_bounds), T(test_ifma_fixed_odd_bits))
+          T(test_ifma_zero_divisors), T(test_ifma_request_bounds), T(test_ifma_fixed_odd_bits),
+          T(test_ifma_inverses_not_invertible))

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -822,6 +823,70 @@ static void test_ecdsa_der_edges(void)
     EVP_PKEY_free(k521);
 }
 
+/* A SEQUENCE of exactly 128 bytes, the first length that takes the long form (0x81 0x80; 0x80
+ * alone is BER's indefinite length): a P-521 signature whose s is short enough, made by a private
+ * key chosen for it, d = (s k - h) / r, so that (r, s) verifies as any other signature. */
+static void test_ecdsa_sequence_of_128(void)
+{
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_secp521r1);
+    BN_CTX *bn = BN_CTX_new();
+    BIGNUM *n = BN_new(), *k = BN_new(), *r = BN_new(), *s = BN_new(), *h = BN_new(), *d = BN_new(),
+           *x = BN_new(), *t = BN_new();
+    EC_POINT *pt = g ? EC_POINT_new(g) : NULL;
+    CHECK(g && bn && n && k && r && s && h && d && x && t && pt);
+    CHECK(EC_GROUP_get_order(g, n, bn) == 1);
+    uint8_t digest[64], r66[66], s66[66], pub[133];
+    unsigned dl = 0;
+    CHECK(EVP_Digest("x", 1, digest, &dl, EVP_sha512(), NULL) == 1 && dl == 64);
+    CHECK(BN_bin2bn(digest, 64, h) != NULL);
+    /* r = x(k G) mod n, then its INTEGER's length: leading zeros dropped, a zero before a set
+     * high bit */
+    CHECK(BN_rand_range(k, n) == 1 && EC_POINT_mul(g, pt, k, NULL, NULL, bn) == 1);
+    CHECK(EC_POINT_get_affine_coordinates(g, pt, x, NULL, bn) == 1 && BN_nnmod(r, x, n, bn) == 1);
+    CHECK(BN_bn2binpad(r, r66, 66) == 66);
+    size_t lead = 0;
+    while (lead < 65 && r66[lead] == 0)
+        lead++;
+    size_t int_r = 2 + (66 - lead) + (r66[lead] & 0x80 ? 1 : 0);
+    /* s: 126 - int_r bytes, its top byte 1, so that the two INTEGERs make 128 bytes */
+    size_t ns = 126 - int_r;
+    BN_zero(s);
+    CHECK(BN_set_bit(s, (int)(8 * ns - 8)) == 1 && BN_add_word(s, 12345) == 1);
+    CHECK(BN_mod_mul(t, s, k, n, bn) == 1 && BN_mod_sub(t, t, h, n, bn) == 1 &&
+          BN_mod_inverse(x, r, n, bn) != NULL && BN_mod_mul(d, t, x, n, bn) == 1);
+    CHECK(EC_POINT_mul(g, pt, d, NULL, NULL, bn) == 1);
+    CHECK(EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof pub, bn) ==
+          sizeof pub);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"secp521r1", 0),
+        OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub),
+        OSSL_PARAM_END,
+    };
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    EVP_PKEY *key = NULL;
+    CHECK(pc && EVP_PKEY_fromdata_init(pc) == 1 &&
+          EVP_PKEY_fromdata(pc, &key, EVP_PKEY_PUBLIC_KEY, params) == 1);
+    CHECK(BN_bn2binpad(s, s66, 66) == 66);
+    CHECK_INT((int)(int_r + 2 + ns), 128);
+    CHECK_OK(x509_ecdsa_verify_rs(key, EVP_sha512(), CCZ_SPAN("x", 1), r66, s66, 66));
+    s66[65] ^= 1;
+    CHECK_STATUS(x509_ecdsa_verify_rs(key, EVP_sha512(), CCZ_SPAN("x", 1), r66, s66, 66),
+                 CCZ_ERR_BAD_SIGNATURE);
+    EVP_PKEY_free(key);
+    EVP_PKEY_CTX_free(pc);
+    EC_POINT_free(pt);
+    BN_free(n);
+    BN_free(k);
+    BN_free(r);
+    BN_free(s);
+    BN_free(h);
+    BN_free(d);
+    BN_free(x);
+    BN_free(t);
+    BN_CTX_free(bn);
+    EC_GROUP_free(g);
+}
+
 /* The two readers share the parse cache, and x509_read_der takes exactly one DER certificate:
  * PEM that x509_read_cert has read (and cached) is still not DER. */
 static void test_read_der_after_pem(void)
@@ -1040,8 +1105,8 @@ static void test_leaf_crl_ends(void)
 
 TEST_MAIN(T(test_time), T(test_chain_inclusive_and_mapped), T(test_find_ext), T(test_issue_raw_ext),
           T(test_issue_utf8_names), T(test_hashes_and_pem), T(test_ecdsa_raw),
-          T(test_ecdsa_der_edges), T(test_parse_cache), T(test_parse_cache_bounds),
-          T(test_parse_cache_keeps_recent), T(test_ca_crls), T(test_read_exact),
-          T(test_issue_profile), T(test_read_der_after_pem), T(test_ca_crl_signature_and_ends),
-          T(test_intermediate_not_ca), T(test_raw_keys_on_curve), T(test_pem_chain_damaged),
-          T(test_leaf_crl_ends), T(test_cleanup))
+          T(test_ecdsa_der_edges), T(test_ecdsa_sequence_of_128), T(test_parse_cache),
+          T(test_parse_cache_bounds), T(test_parse_cache_keeps_recent), T(test_ca_crls),
+          T(test_read_exact), T(test_issue_profile), T(test_read_der_after_pem),
+          T(test_ca_crl_signature_and_ends), T(test_intermediate_not_ca), T(test_raw_keys_on_curve),
+          T(test_pem_chain_damaged), T(test_leaf_crl_ends), T(test_cleanup))
