@@ -6,7 +6,8 @@
 # a key that is not there (an empty line), each printing only the value; the noise budget and
 # timings go to standard error; the server's log holds neither keys nor values; usage errors,
 # a database the server refuses, a server the client's policy rejects, --timeout and --deadline
-# against a server that never speaks; SIGINT stops it cleanly. Sanitizer builds look up in a
+# against a server that never speaks; --max-pending refusing one of two lookups at once;
+# SIGINT stops it cleanly. Sanitizer builds look up in a
 # one-entry database (each lookup in the fifty states is thousands of products): the optimized
 # build runs the states.
 . "$(dirname "$0")/lib.sh"
@@ -73,7 +74,8 @@ contains "$err" "timed out after 400 ms"
 kill $SILENT 2>/dev/null; wait $SILENT 2>/dev/null
 
 SERVER=
-"$CCZ" he query serve --db "$DB" --listen 127.0.0.1:0 "${EP[@]}" 2> "$T/server.log" &
+"$CCZ" he query serve --db "$DB" --listen 127.0.0.1:0 --max-pending 1 "${EP[@]}" \
+    2> "$T/server.log" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$T"' EXIT
 port_from "$T/server.log" 60 || { fail "the server did not start: $(cat "$T/server.log")"; finish; }
@@ -96,6 +98,35 @@ for kv in "${KEYS[@]}"; do
         contains "$err" "keys are compared on their first 8 bytes: looking up '${key:0:8}'"
     fi
 done
+
+# --max-pending 1: two lookups at once (each search takes seconds in the fifty states): one is
+# answered, the other refused at once, RESOURCE_EXHAUSTED
+if [ "${CCZ_SANITIZE:-}" = ON ]; then
+    echo "sanitizer build: --max-pending is checked in the optimized build (a one-entry search is over at once)"
+else
+    pids=()
+    for i in 1 2; do
+        "$CCZ" he query lookup 127.0.0.1:$PORT --key Oregon "${EP[@]}" > "$T/pair$i.out" \
+            2> "$T/pair$i.err" &
+        pids+=($!)
+    done
+    codes=
+    for pid in "${pids[@]}"; do
+        code=0
+        wait "$pid" || code=$?
+        codes="$codes $code"
+    done
+    case "$codes" in
+    " 0 1") answered=1 refused=2 ;;
+    " 1 0") answered=2 refused=1 ;;
+    *) answered= ; fail "two lookups at once under --max-pending 1 exited$codes" ;;
+    esac
+    if [ -n "$answered" ]; then
+        [ "$(cat "$T/pair$answered.out")" = Salem ] ||
+            fail "the answered lookup gave '$(cat "$T/pair$answered.out")'"
+        contains "$(cat "$T/pair$refused.err")" "RESOURCE_EXHAUSTED (8): busy: 1 query is waiting or running"
+    fi
+fi
 
 # a client whose policy does not accept the server: no lookup
 run 1 "$CCZ" he query lookup 127.0.0.1:$PORT --key Oregon --tee sim --sim-dir "$P" \
