@@ -221,6 +221,9 @@ contains "$err" "$T/data4/admin-token: the admin token is shorter than 16 bytes"
 run 2 timeout 30 "$CCZ" attestation serve --no-such-option 1
 contains "$err" "unknown option '--no-such-option'"
 run 2 timeout 30 "$CCZ" attestation serve --token-ttl soon
+# --NAME=VALUE is the option NAME with its value
+run 2 timeout 30 "$CCZ" attestation serve --token-ttl=soon
+contains "$err" "--token-ttl: 'soon' is not a number from 0 to 4294967295"
 run 2 "$CCZ" kbs get-resource "$URL"
 # --timeout bounds the whole exchange: a KBS that accepts and never answers
 /usr/bin/python3 -c '

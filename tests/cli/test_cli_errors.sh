@@ -33,6 +33,12 @@ for c in "sim" "sim init" "sim measure" "sim signer" "sim info" "attest" "verify
     run 0 "$CCZ" $c --help
     contains "$out" "usage: ccz"
 done
+# -h is --help
+for c in "he" "collateral info" "version"; do
+    # shellcheck disable=SC2086
+    run 0 "$CCZ" $c -h
+    contains "$out" "usage: ccz"
+done
 # an option that does nothing where it is given is refused
 run 2 "$CCZ" ratls cert --deadline 5 --count 3 --listen x --tee sim --sim-dir "$T/a" -o "$T/x.pem" --key "$T/x.key"
 contains "$err" "does nothing for 'ratls cert'"
@@ -119,6 +125,10 @@ if [ -c /dev/full ] && [ -w /dev/full ]; then
         [ "$code" = 2 ] || fail "'ccz $c > /dev/full' exited $code, expected 2"
         contains "$(cat "$T/stderr")" "ccz: cannot write standard output: No space left on device"
     done
+    # a write error libccz gave no detail for is named by its status, not left blank
+    "$CCZ" attest --tee sim --sim-dir "$T/a" -o - > /dev/full 2> "$T/stderr"; code=$?
+    [ "$code" = 2 ] || fail "'ccz attest -o - > /dev/full' exited $code, expected 2"
+    contains "$(cat "$T/stderr")" "ccz: cannot write evidence to standard output: input/output error"
 else
     echo "skipped: the /dev/full checks (no writable /dev/full character device)"
 fi

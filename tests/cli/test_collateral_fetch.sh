@@ -212,4 +212,11 @@ run 2 "$CCZ" collateral fetch "$Q" --kds http://127.0.0.1:1 --hygon-kds http://1
 contains "$err" "--kds (AMD) and --hygon-kds exclude each other"
 run 2 "$CCZ" collateral info --bogus
 contains "$err" "usage: ccz collateral info FILE"
+# a JSON file the size of a Hygon certificate (832 or 2084 bytes) is read as collateral
+for size in 832 2084; do
+    { printf '{'; printf "%$((size - 1))s" ''; } > "$T/cert-sized.json"
+    run 2 "$CCZ" collateral info "$T/cert-sized.json"
+    contains "$err" "collateral info: $T/cert-sized.json: collateral: invalid JSON"
+    [ -z "$out" ] || fail "a $size-byte JSON file was read as Hygon certificates: $out"
+done
 finish

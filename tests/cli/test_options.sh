@@ -129,6 +129,9 @@ refused attest --tee sim --report-data "$(printf 'a%.0s' $(seq 130))" -o "$T/e" 
     "--report-data: report data is 130 hex digits; at most 128 (64 bytes) fit"
 accepted attest --tee sim --report-data "0x$(printf 'a%.0s' $(seq 128))" -o "$T/e" -- \
     "attest --tee sim: sim platform file $CCZ_SIM_DIR/ak.key is missing"
+# a 0x with no digits after it is not report data (not 64 zero bytes)
+refused attest --tee sim --report-data 0x -o "$T/e" -- \
+    "--report-data: hex: character 1 is not a hex digit"
 refused attest -o "$T/e" -- "--tee is required (sim, sgx, tdx or snp)"
 
 # an option with a value given twice is refused, not the last one silently taken; the

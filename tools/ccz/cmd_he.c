@@ -337,6 +337,9 @@ static int he_command(int argc, char **argv)
                 return cli_usage_error("he", "--plain-modulus: an integer from 2 to 2^60, not '%s'",
                                        argv[i]);
             bench_t = t;
+        } else if (is_bench && (!strcmp(argv[i], "--log-n") || !strcmp(argv[i], "--seconds") ||
+                                !strcmp(argv[i], "--plain-modulus"))) {
+            return cli_usage_error("he", "%s needs a value", argv[i]); /* the last argument */
         } else {
             return cli_usage_error(
                 "he", "'%s' is not an option of 'he %s'%s", argv[i], argv[0],
