@@ -6,8 +6,8 @@ Opens COUNT connections to 127.0.0.1:PORT that send nothing (more than the serve
 open-file limit, has descriptors for: the rest wait in its backlog while accept() fails), waits
 0.5 s, then prints the CPU time (user + system, in milliseconds) that process PID used in the
 next second and, after a space, how many of them it had accepted (its open sockets, the
-listener's not counted), and closes them all. A server that retries accept() at once spins a core: about
-1000; one that pauses between tries uses next to nothing."""
+listener's not counted), and closes them all. A server that retries accept() at once spins a
+core: about 1000; one that pauses between tries uses next to nothing."""
 import os
 import socket
 import sys

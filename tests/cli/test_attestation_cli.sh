@@ -226,14 +226,7 @@ run 2 timeout 30 "$CCZ" attestation serve --token-ttl=soon
 contains "$err" "--token-ttl: 'soon' is not a number from 0 to 4294967295"
 run 2 "$CCZ" kbs get-resource "$URL"
 # --timeout bounds the whole exchange: a KBS that accepts and never answers
-/usr/bin/python3 -c '
-import os, socket, sys
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
-open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-conns = []
-while True:
-    conns.append(s.accept()[0])
-' "$T/silentport" &
+/usr/bin/python3 "$(dirname "$0")/mute_server.py" "$T/silentport" &
 SILENT=$!
 await "$T/silentport"
 SURL=https://127.0.0.1:$(cat "$T/silentport")

@@ -51,14 +51,7 @@ run 2 timeout 30 "$CCZ" he query serve --db "$T/dup.csv" --listen 127.0.0.1:0 "$
 contains "$err" "the key \"Massachu\" is there twice"
 
 # --timeout bounds connecting and the handshake: a server that accepts and never speaks
-/usr/bin/python3 -c '
-import os, socket, sys
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
-open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-conns = []
-while True:
-    conns.append(s.accept()[0])
-' "$T/silentport" &
+/usr/bin/python3 "$(dirname "$0")/mute_server.py" "$T/silentport" &
 SILENT=$!
 trap 'kill $SILENT 2>/dev/null; rm -rf "$T"' EXIT
 await "$T/silentport"

@@ -135,15 +135,7 @@ for enc in gzip deflate; do
 done
 
 # ---- a server that accepts TCP and never speaks: the deadline bounds connect and handshake
-/usr/bin/python3 -c '
-import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
-open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
-import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-conns = []
-while True:
-    conns.append(s.accept()[0])
-' "$T/silentport" &
+/usr/bin/python3 "$(dirname "$0")/mute_server.py" "$T/silentport" &
 SILENT=$!
 await "$T/silentport"
 t0=$(date +%s%N)
