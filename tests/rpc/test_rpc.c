@@ -1177,6 +1177,11 @@ static void test_hostile_requests(void)
                             "grpc-timeout: 100m", "\0\0\0\0\6\x0a\x04slow", 11, msg),
               CCZ_RPC_DEADLINE_EXCEEDED);
     CHECK_STR(msg, "deadline exceeded");
+    /* a deadline below a second is kept to the millisecond, not cut to whole seconds (none):
+     * the handler's answer after 300 ms is within 900 ms */
+    CHECK_INT(raw_call_with(&cli, "/ratls.Greeter/SayHello", "application/grpc",
+                            "grpc-timeout: 900m", "\0\0\0\0\6\x0a\x04slow", 11, msg),
+              CCZ_RPC_OK);
     /* a method other than POST, a content type one byte short of gRPC's */
     CHECK_INT(raw_call_nv(&cli, "/ratls.Greeter/SayHello", "application/grpc", ":method", "PUT",
                           hello, 8, msg),

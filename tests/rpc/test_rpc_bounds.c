@@ -457,6 +457,48 @@ static void test_metadata_sheds_request(void)
     small_server_stop(srv, thread, &p);
 }
 
+/* At the server-wide bound the largest unfinished request is the one shed, not a smaller one:
+ * with a bound of 81920 bytes, four calls hold 60 KB of metadata, one call 12000 bytes of a
+ * 16389-byte message (a buffer of 12288) and another 1000 bytes of a 1029-byte one (4096); a
+ * sixth call's 15 KB of metadata pass the bound, and shedding the larger request makes room
+ * enough: the smaller is kept, and answered once its message is complete. */
+static void test_largest_shed(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(16384, 16384 + 65536, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    h2_body held[4];
+    int32_t ids[4];
+    hold_four(&p, held, ids, 15000);
+    uint8_t *fa = hello_frame(16389), *fb = hello_frame(1029);
+    doled a = {fa, 12000, false}, b = {fb, 1000, false};
+    int32_t big = peer_call_doled(&p, &a), small = peer_call_doled(&p, &b);
+    peer_pump(&p, 300, NULL, 0); /* their bytes are sent before the next call's headers */
+    CHECK_INT(p.status[SLOT(big)], -1);
+    CHECK_INT(p.status[SLOT(small)], -1);
+    h2_body h = {hello_z, sizeof hello_z};
+    int32_t next = peer_call(&p, "/ratls.Greeter/SayHello", 15000, &h);
+    peer_until(&p, next, false, 3000);
+    CHECK_INT(p.status[SLOT(next)], CCZ_RPC_OK);
+    peer_until(&p, big, false, 3000);
+    CHECK_INT(p.status[SLOT(big)], CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_INT(p.status[SLOT(small)], -1); /* kept */
+    b.avail = 29;
+    b.end = true;
+    CHECK_INT(nghttp2_session_resume_data(p.h2, small), 0);
+    peer_until(&p, small, false, 3000);
+    CHECK_INT(p.status[SLOT(small)], CCZ_RPC_OK);
+    CHECK_STR(p.message[SLOT(small)], "");
+    free(fa);
+    free(fb);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
 /* Held request bytes exactly at the server-wide bound are within it: four calls hold 58368
  * bytes of metadata (3 x (4 + 4860) each) and two a page (4096 bytes) each for the first 1000
  * bytes of a 1029-byte message, 66560 in all, the bound: neither is shed, and both are
@@ -695,6 +737,57 @@ static void test_idle_timely(void)
     }
     CHECK(cancelled >= 950 && cancelled < 1900);
     CHECK(closed >= 1400 && closed < 2900);
+}
+
+/* An idle connection is closed one idle time after its last call ended, not after the idle
+ * check that found it busy or too recent plus a whole idle time: a call answered 300 ms into
+ * a connection with a 1 s idle timeout leaves it idle from then, so the check at 1 s waits
+ * only the 300 ms left and the connection goes at about 1.3 s (2 s if it waited a whole idle
+ * time again). Returns when it closed, in ms from its opening. */
+static int64_t idle_after_call_run(void)
+{
+    pthread_t thread;
+    char target[64];
+    idle_ms = 1000;
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    idle_ms = 0;
+    peer p;
+    int64_t t0 = now_ms();
+    peer_open(&p, target);
+    usleep(300 * 1000);
+    h2_body b = {hello_z, sizeof hello_z};
+    int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
+    peer_until(&p, id, false, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    bool eof = false;
+    uint8_t buf[4096];
+    while (!eof && now_ms() - t0 < 5000) {
+        nghttp2_session_send(p.h2);
+        struct pollfd pf = {p.fd, POLLIN, 0};
+        if (poll(&pf, 1, 20) <= 0)
+            continue;
+        ssize_t n = recv(p.fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n <= 0)
+            eof = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+        else
+            nghttp2_session_mem_recv(p.h2, buf, (size_t)n);
+    }
+    int64_t closed = eof ? now_ms() - t0 : -1;
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+    return closed;
+}
+
+static void test_idle_after_call(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int64_t closed = idle_after_call_run();
+    if (!(closed >= 1250 && closed < 1800)) {
+        fprintf(stderr, "idle_after_call: closed at %lld ms; once more\n", (long long)closed);
+        closed = idle_after_call_run();
+    }
+    CHECK(closed >= 1250 && closed < 1800);
 }
 
 /* A handler's misuse of its call is refused with what was wrong: a header once the headers
@@ -1268,6 +1361,39 @@ static void test_made_you_reset(void)
     ccz_rpc_server_free(srv);
 }
 
+/* A stream's credit starts again from nothing once announced: a message of 16384 bytes is
+ * credited to its stream (one step); a second message of 8 bytes, one too many on a unary
+ * call, is consumed with it refused and adds 8 bytes of credit, below a step: the stream is
+ * credited no further, not the step again with the 8 bytes. */
+static void test_stream_credit_restarts(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(131072, 131072 + 65536, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    uint8_t two[16384 + sizeof hello_z];
+    uint8_t *step = hello_frame(16384);
+    memcpy(two, step, 16384);
+    memcpy(two + 16384, hello_z, sizeof hello_z);
+    free(step);
+    doled b = {two, 16384, false};
+    int32_t id = peer_call_doled(&p, &b);
+    peer_pump(&p, 2000, &p.credit[SLOT(id)], 16384);
+    CHECK_INT(p.credit[SLOT(id)], 16384);
+    b.avail = sizeof hello_z;
+    CHECK_INT(nghttp2_session_resume_data(p.h2, id), 0);
+    peer_until(&p, id, false, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_UNIMPLEMENTED);
+    CHECK_STR(p.message[SLOT(id)], "more than one request message on a unary call");
+    peer_pump(&p, 100, NULL, 0);
+    CHECK_INT(p.credit[SLOT(id)], 16384);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
 /* Windows are credited as the server consumes request bytes, not as they arrive (the option
  * that stops nghttp2's own updates), in steps of 16384 bytes: a message of exactly 16384 bytes
  * is credited to the connection and to its stream at once; one of 120005 held unfinished at
@@ -1425,9 +1551,10 @@ static void test_reserved_headers(void)
 }
 
 TEST_MAIN(T(test_metadata_bound), T(test_metadata_sheds_request), T(test_held_at_bound),
-          T(test_second_prefix), T(test_early_end_reset), T(test_cancelled_call),
-          T(test_unsendable_status), T(test_zero_window_stall), T(test_idle_timely),
-          T(test_call_misuse), T(test_server_setup_refused), T(test_rapid_reset),
-          T(test_unread_statuses), T(test_ping_flood), T(test_continuation_flood),
-          T(test_made_you_reset), T(test_client_trailers), T(test_window_credit),
+          T(test_largest_shed), T(test_second_prefix), T(test_early_end_reset),
+          T(test_cancelled_call), T(test_unsendable_status), T(test_zero_window_stall),
+          T(test_idle_timely), T(test_idle_after_call), T(test_call_misuse),
+          T(test_server_setup_refused), T(test_rapid_reset), T(test_unread_statuses),
+          T(test_ping_flood), T(test_continuation_flood), T(test_made_you_reset),
+          T(test_client_trailers), T(test_window_credit), T(test_stream_credit_restarts),
           T(test_refused_credit), T(test_header_list_edge), T(test_reserved_headers))
