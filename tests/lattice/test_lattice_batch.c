@@ -299,6 +299,8 @@ static void test_rescale_to(void)
     while (ccz_lattice_ciphertext_level(small) > 1)
         CHECK_OK(ccz_lattice_mod_switch(small, k.ctx));
     CHECK_OK(ccz_lattice_ciphertext_shrink(small));
+    /* shrunk: its room is the words it uses, two components of one prime */
+    CHECK(small->cap == (size_t)2 * small->ctx->n);
     CHECK(ccz_lattice_ciphertext_level(keep) >= 3); /* the result needs more than its room */
     CHECK_OK(ccz_lattice_ckks_rescale_to(small, k.ctx, keep));
     CHECK(small->cap >= (size_t)small->size * small->level * small->ctx->n);
