@@ -228,6 +228,30 @@ read -r cpu accepted < <(/usr/bin/python3 "$(dirname "$0")/busy_accept.py" $PORT
 served 5000
 stop
 
+# no listener at the address: exit 2 (no connection, as a network failure is), the reason said
+run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1 --data "$T/a.txt"
+contains "$err" "ccz: psi ecdh: cannot connect to 127.0.0.1:1: Connection refused"
+
+# the connecting side's --idle-timeout: a server that completes the TLS handshake and then never
+# answers (Python's ssl module) is given up at it (exit 2), not held for the default 60 s
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/deaf.key" \
+    -out "$T/deaf.crt" -subj /CN=localhost -days 1 2>/dev/null
+/usr/bin/python3 -c 'import socket, ssl, sys, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print("ready", s.getsockname()[1], flush=True)
+c, _ = s.accept(); t = ctx.wrap_socket(c, server_side=True); t.recv(100); time.sleep(30)' \
+    "$T/deaf.crt" "$T/deaf.key" > "$T/deaf.out" &
+OTHER=$!
+await "$T/deaf.out" ready 30 $OTHER || fail "the deaf server did not start: $(cat "$T/deaf.out")"
+PORT=$(awk '$1 == "ready" { print $2 }' "$T/deaf.out")
+t0=$(date +%s%N)
+run 2 timeout 20 "$CCZ" psi ecdh --connect 127.0.0.1:$PORT --data "$T/b.txt" --idle-timeout 800
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+contains "$err" "ccz: psi ecdh: network_error: psi ecdh: waiting for hello: timed out while receiving"
+[ "$ms" -ge 750 ] && [ "$ms" -lt 5000 ] || fail "the client gave up after $ms ms, expected ~800"
+kill $OTHER 2>/dev/null; wait $OTHER 2>/dev/null; OTHER=
+
 # usage errors and unreadable data
 run 2 "$CCZ" psi ecdh --listen :0 --connect 127.0.0.1:1 --data "$T/a.txt"
 contains "$err" "give --listen ADDR or --connect ADDR (one of them)"

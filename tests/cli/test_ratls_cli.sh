@@ -76,6 +76,9 @@ contains "$err" "--cert and --key go together"
 openssl pkey -in "$T/key.pem" -pubout -out "$T/pub.pem"
 run 2 "$CCZ" ratls client 127.0.0.1:9 --cert "$T/cert.pem" --key "$T/pub.pem"
 contains "$err" "$T/pub.pem is not a PEM private key"
+# the client takes one server address: a second is refused before connecting
+run 2 "$CCZ" ratls client 127.0.0.1:9 127.0.0.1:10 --mode server --sim-dir "$P" --policy "$T/accept.json"
+contains "$err" "usage: ccz ratls client HOST:PORT [options]"
 
 start() { # LOG ARGS...: a ccz ratls server in the background
     local log=$1; shift

@@ -273,4 +273,22 @@ contains "$(cat "$T/deaf.err")" "127.0.0.1:$PORT sent no answer within 800 ms (-
 [ ! -s "$T/deaf.got" ] || fail "the client printed '$(cat "$T/deaf.got")' from a deaf server"
 [ "$dt" -ge 750 ] && [ "$dt" -lt 4000 ] || fail "the client gave up after $dt ms, expected ~800"
 kill $STALLER 2>/dev/null
+
+# an echo that comes back a byte per TLS record is printed whole, not cut at its first record
+/usr/bin/python3 -c 'import socket, ssl, sys, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print("ready", s.getsockname()[1], flush=True)
+c, _ = s.accept(); t = ctx.wrap_socket(c, server_side=True); d = b""
+while not d.endswith(b"\n"): d += t.recv(100)
+for b in d: t.sendall(bytes([b])); time.sleep(0.02)
+time.sleep(30)' "$T/cert.pem" "$T/key.pem" > "$T/drip.out" &
+STALLER=$!
+await "$T/drip.out" ready
+PORT=$(awk '$1 == "ready" { print $2 }' "$T/drip.out")
+echo hello | timeout 20 "$CCZ" ratls client 127.0.0.1:$PORT --mode server --sim-dir "$P" \
+    --policy "$T/accept.json" --timeout 3000 > "$T/drip.got" 2> "$T/drip.err"; code=$?
+[ $code = 0 ] || fail "the client exited $code against a dripping echo: $(cat "$T/drip.err")"
+[ "$(cat "$T/drip.got")" = hello ] || fail "a dripped echo printed '$(cat "$T/drip.got")', expected hello"
+kill $STALLER 2>/dev/null
 finish

@@ -91,6 +91,12 @@ start "$T/a.log" --secret app="$T/app.txt" --secret shell="$T/shell.txt" \
 run 0 get 127.0.0.1:$PORT --tee sim --policy "$T/client.json"
 [ "$out" = "the app secret" ] || fail "the ccz client got '$out', expected the app secret"
 contains "$err" "server accepted: sim evidence (dice), mr_enclave $M [SIMULATED TEE]"
+# a secret lost to a full device fails the command (exit 2), which says where it was lost
+if [ -c /dev/full ] && [ -w /dev/full ]; then
+    get 127.0.0.1:$PORT --tee sim --policy "$T/client.json" > /dev/full 2> "$T/full.err"; code=$?
+    [ "$code" = 2 ] || fail "a secret lost to /dev/full exited $code, expected 2"
+    contains "$(cat "$T/full.err")" "ccz: secret get: standard output"
+fi
 run 0 get 127.0.0.1:$PORT --tee sim --policy "$T/client.json" -o "$T/got.app"
 cmp -s "$T/got.app" "$T/app.txt" || fail "-o wrote other bytes than the app secret"
 [ "$(stat -c %a "$T/got.app")" = 600 ] || fail "-o file mode is $(stat -c %a "$T/got.app"), not 600"
@@ -246,6 +252,7 @@ contains "$log" "sent secret key (16 bytes)"
 contains "$log" "no entry of the secrets section matches its claims: no secret"
 contains "$log" "presented no RA-TLS certificate"
 contains "$log" "ccz secret: stopped"
+contains "$log" "ccz secret: serving 4 secrets on port "
 case "$log" in *"the app secret"*|*"shell-secret"*) fail "the server logged a secret";; esac
 
 # ---- a server with an ordinary certificate from a CA, as Gramine's clients expect
@@ -263,6 +270,7 @@ cat "$T/web.crt" "$T/ca.crt" > "$T/web-chain.crt"
 printf 'gramine-secret\0' > "$T/g.txt"
 start "$T/b.log" --secret only="$T/g.txt" --policy "$T/client.json" --cert "$T/web-chain.crt" \
     --key "$T/web.key"
+contains "$(cat "$T/b.log")" "ccz secret: serving 1 secret on port "
 contains "$(cat "$T/b.log")" "a given certificate"
 G_HEX=$(od -An -tx1 "$T/g.txt" | tr -d ' \n')
 py localhost $PORT "$T/ca.crt" "$T/cli3.crt" "$T/cli3.key"   # no section: any accepted client
