@@ -23,6 +23,9 @@ static void test_reads(void)
     CHECK_OK(ccz_cursor_u32be(&c, &u32));
     CHECK_INT(u32, 0x0a0b0c0d);
     CHECK_INT(ccz_cursor_remaining(&c), 4);
+    /* what was read so far: the bytes before the position, not the whole input */
+    ccz_span done = ccz_cursor_consumed(&c);
+    CHECK(done.ptr == in && done.len == 13);
     CHECK_STATUS(ccz_cursor_u64le(&c, &u64), CCZ_ERR_TRUNCATED);
     CHECK_INT(c.pos, 13); /* unchanged */
     CHECK_CONTAINS(ccz_error_detail(), "need 8 bytes at offset 13, only 4 remain");
@@ -91,6 +94,9 @@ static void test_der(void)
     memcpy(in, "\x04\x81\x05", 3); /* a short length in the long form */
     CHECK_STATUS(der(in, 3 + 5, &tag, &len), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "non-minimal length");
+    memcpy(in, "\x04\x81\x7f", 3); /* 127 in the long form: the largest short length */
+    CHECK_STATUS(der(in, 3 + 127, &tag, &len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "non-minimal length");
     memcpy(in, "\x04\x82\x00\x80", 4); /* a leading zero byte */
     CHECK_STATUS(der(in, 4 + 128, &tag, &len), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "non-minimal length");
@@ -100,6 +106,9 @@ static void test_der(void)
     memcpy(in, "\x04\x85\x01\x00\x00\x00\x00", 7); /* five length bytes */
     CHECK_STATUS(der(in, sizeof in, &tag, &len), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "unsupported length form 0x85");
+    memcpy(in, "\x04\xc1\x80", 3); /* 65 length bytes (bit 6 of the count set) */
+    CHECK_STATUS(der(in, sizeof in, &tag, &len), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "unsupported length form 0xc1");
     memcpy(in, "\x1f\x81\x01\x01\x00", 5); /* a tag number in more bytes */
     CHECK_STATUS(der(in, 5, &tag, &len), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "multi-byte tag");

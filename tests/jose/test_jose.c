@@ -439,6 +439,18 @@ static void test_jwk_rsa(void)
     json_object_set_new(j, "e", json_string("AQAC"));
     CHECK_STATUS(jose_jwk_to_key(&k, j), CCZ_ERR_KEY_MALFORMED);
     json_decref(j);
+    /* an exponent of 8 bytes (2^56 + 1) is the longest taken; one of 9 bytes is refused */
+    j = rsa_jwk(rsa);
+    json_object_set_new(j, "e", json_string("AQAAAAAAAAE"));
+    CHECK_OK(jose_jwk_to_key(&k, j));
+    CHECK(k != NULL);
+    EVP_PKEY_free(k);
+    k = NULL;
+    json_object_set_new(j, "e", json_string("AQAAAAAAAAAB"));
+    CHECK_STATUS(jose_jwk_to_key(&k, j), CCZ_ERR_KEY_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "e too long");
+    CHECK(k == NULL);
+    json_decref(j);
 }
 
 static void test_jwks(void)

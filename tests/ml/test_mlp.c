@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ccz/mlp.h"
 #include "test.h"
@@ -147,6 +148,38 @@ static void idx_files(void)
     CHECK_CONTAINS(ccz_error_detail(), "of 257 x 256 pixels (1 to 65536 pixels each)");
 }
 
+/* The header's counts at their edges: no images, no rows of pixels, a layer's width exactly,
+ * and more pixels than a data set may hold (refused before the bytes are looked for). */
+static void idx_header_edges(void)
+{
+    static uint8_t img[16 + 256 * 256];
+    uint8_t lab[8 + 1] = {0, 0, 8, 1, 0, 0, 0, 1, 7};
+    static const uint8_t head[16] = {0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0};
+    memcpy(img, head, sizeof head);
+    ccz_mlp_data d;
+    /* 256 x 256: the widest image a layer takes */
+    CHECK_OK(ccz_mlp_data_parse_idx(&d, (ccz_span){img, sizeof img}, (ccz_span){lab, sizeof lab}));
+    CHECK_INT(d.rows, 1);
+    CHECK_INT(d.features, 65536);
+    CHECK_INT(d.classes, 8);
+    ccz_mlp_data_free(&d);
+    /* no images (and no labels) */
+    img[7] = 0, lab[7] = 0;
+    CHECK_STATUS(ccz_mlp_data_parse_idx(&d, (ccz_span){img, 16}, (ccz_span){lab, 8}),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "images: 0 of 256 x 256 pixels");
+    /* images of 0 x 256 pixels */
+    img[7] = 1, lab[7] = 1, img[10] = 0;
+    CHECK_STATUS(ccz_mlp_data_parse_idx(&d, (ccz_span){img, 16}, (ccz_span){lab, sizeof lab}),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "images: 1 of 0 x 256 pixels");
+    /* 32768 images of 256 x 256: 2^31 pixels, over the 2^30 accepted, in a file of a header */
+    img[10] = 1, img[6] = 0x80, img[7] = 0, lab[6] = 0x80, lab[7] = 0;
+    CHECK_STATUS(ccz_mlp_data_parse_idx(&d, (ccz_span){img, 16}, (ccz_span){lab, 8}),
+                 CCZ_ERR_TOO_LARGE);
+    CHECK_CONTAINS(ccz_error_detail(), "images: 2147483648 pixels (at most 1073741824)");
+}
+
 static void copy_data(ccz_mlp_data *to, const ccz_mlp_data *from)
 {
     *to = *from;
@@ -227,6 +260,25 @@ static void shards(void)
         CHECK_INT(total, 300);
     }
     CHECK(all_first < 8);
+    ccz_mlp_data_free(&d);
+}
+
+/* A split refused before it starts: more shards than rows, and an infinite alpha (whose gamma
+ * draws never end). The rows are left as they were. */
+static void shard_arguments(void)
+{
+    ccz_mlp_data d;
+    make_blobs(&d, 2);
+    CHECK_STATUS(ccz_mlp_data_shard(&d, 0, 3, 0, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "shard 0 of 3 of 2 rows");
+    CHECK_INT(d.rows, 2);
+    alarm(30); /* an infinite alpha taken would loop: end the test instead of hanging it */
+    CHECK_STATUS(ccz_mlp_data_shard(&d, 0, 2, INFINITY, 1), CCZ_ERR_INVALID_ARGUMENT);
+    alarm(0);
+    CHECK_CONTAINS(ccz_error_detail(), "alpha inf");
+    CHECK_INT(d.rows, 2);
+    CHECK_OK(ccz_mlp_data_shard(&d, 1, 2, 0, 1)); /* one shard per row: allowed */
+    CHECK_INT(d.rows, 1);
     ccz_mlp_data_free(&d);
 }
 
@@ -505,5 +557,5 @@ static void seeded_order(void)
     CHECK_CONTAINS(ccz_error_detail(), "training diverged: parameter");
 }
 
-TEST_MAIN(T(trainer), T(matches_reference), T(option_edges), T(refused), T(idx_files), T(shards),
-          T(init_stream), T(seeded_order))
+TEST_MAIN(T(trainer), T(matches_reference), T(option_edges), T(refused), T(idx_files),
+          T(idx_header_edges), T(shards), T(shard_arguments), T(init_stream), T(seeded_order))

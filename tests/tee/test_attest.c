@@ -76,6 +76,11 @@ static void test_gramine(void)
     snprintf(path, sizeof path, "%s/user_report_data", dev);
     CHECK_OK(ccz_file_read(&written, path, 0));
     CHECK(written.len == 64 && memcmp(written.ptr, rd, 64) == 0);
+    /* the type as a C string: its NUL is dropped like a newline */
+    put(dev, "attestation_type", CCZ_SPAN("dcap\0", 5));
+    ccz_buf_reset(&ev);
+    CHECK_OK(attest(&ev, CCZ_TEE_SGX, root, NULL, rd));
+    CHECK(ev.len == q.len && memcmp(ev.ptr, q.ptr, q.len) == 0);
     /* a quote for other report data is refused */
     rd[0] ^= 1;
     ccz_buf_reset(&ev);
@@ -392,6 +397,8 @@ static void test_qgs_messages(void)
     CHECK(req.ptr[4] == 1 && req.ptr[6] == 0);         /* version 1.0 */
     CHECK(req.ptr[8] == 0);                            /* GET_QUOTE_REQ */
     CHECK(req.ptr[20] == 0x00 && req.ptr[21] == 0x04); /* report size 1024 */
+    CHECK(req.ptr[24] == 0 && req.ptr[25] == 0 && req.ptr[26] == 0 && req.ptr[27] == 0);
+    CHECK(memcmp(req.ptr + 28, report, sizeof report) == 0); /* no id list: the report next */
 
     /* a response: size, header (type 1), id size 2, quote size 5, id, quote */
     uint8_t resp[4 + 16 + 8 + 2 + 5] = {0,  0, 0, 31, 1,    0,    0,   0,   1,   0,   0,  0,
@@ -413,6 +420,17 @@ static void test_qgs_messages(void)
     resp[4] = 2; /* version 2.0: not the message format read here */
     CHECK_STATUS(tee_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "version 2.0 type 1 is not a GET_QUOTE response");
+    resp[4] = 1;
+    /* the message is as long as its size says, whatever follows it in the buffer */
+    resp[3] = 30;
+    CHECK_STATUS(tee_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)), CCZ_ERR_TRUNCATED);
+    CHECK_CONTAINS(ccz_error_detail(), "quote of 5 bytes exceeds the message");
+    /* a message shorter than its header (24 bytes) */
+    resp[3] = 23;
+    CHECK_STATUS(tee_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)), CCZ_ERR_TRUNCATED);
+    CHECK_CONTAINS(ccz_error_detail(), "QGS response: header truncated");
+    resp[3] = 31;
+    CHECK_OK(tee_tdx_qgs_response(&q, CCZ_SPAN(resp, sizeof resp)));
     ccz_buf_free(&req);
 }
 
