@@ -129,7 +129,14 @@ static void idx_files(void)
     CHECK_STATUS(
         ccz_mlp_data_parse_idx(&d, (ccz_span){img, sizeof img}, (ccz_span){lab, sizeof lab}),
         CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "images: magic 0x00000801, expected 0x00000803");
     img[3] = 3;
+    lab[3] = 3; /* labels with the images' magic */
+    CHECK_STATUS(
+        ccz_mlp_data_parse_idx(&d, (ccz_span){img, sizeof img}, (ccz_span){lab, sizeof lab}),
+        CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "labels: magic 0x00000803, expected 0x00000801");
+    lab[3] = 1;
     /* a byte after the images or after the labels */
     uint8_t img2[sizeof img + 1] = {0}, lab2[sizeof lab + 1] = {0};
     memcpy(img2, img, sizeof img);
