@@ -302,6 +302,45 @@ static void test_gradient_bound(void)
     ccz_paillier_key_free(key);
 }
 
+/* A negative momentum is plain SGD (include/ccz/fl.h), not Nesterov's with that coefficient:
+ * a host's residuals of 1 (4 d 2^S = 2^(S+2)) make its gradient the column means, and each step
+ * is w -= lr g, lr the learning rate over sqrt(1 + epoch); from the second step on, g has the
+ * regularisation alpha w of every weight (a host has no intercept). */
+static void test_negative_momentum_plain_sgd(void)
+{
+    ccz_paillier_key *key = NULL;
+    CHECK_OK(ccz_paillier_keygen(&key, 1024));
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
+    double x[8] = {0.5, -1, 2, 0.25, -0.5, 1, 0, 3};
+    ccz_ml_dataset d = {4, 2, x, NULL, NULL};
+    ccz_fl_vlr_opts o = CCZ_FL_VLR_OPTS_INIT;
+    o.momentum = -0.5;
+    ccz_fl_vlr_party *h = NULL;
+    CHECK_OK(ccz_fl_vlr_party_new(&h, pk, &d, &o));
+    mpz_t *res = mpzs(4), *m = mpzs(2), one;
+    mpz_init_set_ui(one, 1);
+    mpz_mul_2exp(one, one, CCZ_FL_VLR_SCALE_BITS + 2);
+    for (int r = 0; r < 4; r++)
+        CHECK_OK(ccz_paillier_encrypt(res[r], pk, one));
+    const double mean[2] = {0.5, 0.8125};
+    double want[2] = {0, 0};
+    for (unsigned step = 0; step < 2; step++) {
+        CHECK_OK(ccz_fl_vlr_gradient(h, m, (const mpz_t *)res, step));
+        CHECK_OK(ccz_paillier_decrypt_batch(m, key, (const mpz_t *)m, 2, 0));
+        CHECK_OK(ccz_fl_vlr_update(h, (const mpz_t *)m, step));
+        double lr = 0.15 / sqrt(1.0 + step); /* one batch: the step is the epoch */
+        for (int j = 0; j < 2; j++)
+            want[j] -= lr * (mean[j] + 0.01 * want[j]);
+        for (int j = 0; j < 2; j++)
+            CHECK(fabs(ccz_fl_vlr_weights(h)[j] - want[j]) < 1e-12);
+    }
+    mpz_clear(one);
+    mpzs_free(res, 4);
+    mpzs_free(m, 2);
+    ccz_fl_vlr_party_free(h);
+    ccz_paillier_key_free(key);
+}
+
 /* z-scores column by column (the population's standard deviation); a constant column is 0. */
 static void test_zscore(void)
 {
@@ -588,4 +627,5 @@ static void test_party_refusals(void)
 }
 
 TEST_MAIN(T(test_layouts), T(test_steps), T(test_kept_gradient), T(test_residuals_without_loss),
-          T(test_gradient_bound), T(test_zscore), T(test_auc), T(test_party_refusals))
+          T(test_gradient_bound), T(test_negative_momentum_plain_sgd), T(test_zscore), T(test_auc),
+          T(test_party_refusals))

@@ -1034,6 +1034,89 @@ static void test_reflected_points(void)
     ccz_psi_set_free(set);
 }
 
+/* A server that answers honestly with its own scalar b, then sends one of its items twice (its
+ * set is sealed, so an honest server never repeats a point): the client's item it matches is in
+ * the intersection once, not once per copy. */
+typedef struct {
+    int fd;
+    const char *item; /* the server's item, sent twice */
+    size_t sent;
+} repeater;
+
+static void *repeat_thread(void *arg)
+{
+    repeater *r = arg;
+    fd_io f = {r->fd, NULL};
+    ccz_buf body = CCZ_BUF_INIT, out = CCZ_BUF_INIT;
+    uint8_t type, b[crypto_core_ristretto255_SCALARBYTES], h[32], q[32];
+    crypto_core_ristretto255_scalar_random(b);
+    read_frame(r->fd, &type, &body); /* the client's hello */
+    put_hello(&out, 1, 0, 2);
+    if (type != PSI_ECDH_HELLO || fd_write(&f, out.ptr, out.len))
+        goto done;
+    ccz_buf_reset(&out);
+    read_frame(r->fd, &type, &body); /* its points: their tags under b */
+    size_t n = body.len < 4 ? 0 : (body.len - 4) / 32;
+    if (type != PSI_ECDH_POINTS || n == 0)
+        goto done;
+    if (psi_ecdh_put_header(&out, PSI_ECDH_TAGS, (uint32_t)(4 + n * 16)) ||
+        ccz_buf_append_u32le(&out, (uint32_t)n))
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        uint8_t t[PSI_ECDH_TAG_BYTES];
+        if (crypto_scalarmult_ristretto255(q, b, body.ptr + 4 + i * 32))
+            abort();
+        tag_of(t, q);
+        if (ccz_buf_append(&out, t, sizeof t))
+            abort();
+    }
+    hash_to_group(h, CCZ_SPAN(r->item, strlen(r->item)));
+    if (crypto_scalarmult_ristretto255(q, b, h) ||
+        psi_ecdh_put_header(&out, PSI_ECDH_POINTS, 4 + 2 * 32) || ccz_buf_append_u32le(&out, 2) ||
+        ccz_buf_append(&out, q, 32) || ccz_buf_append(&out, q, 32) ||
+        fd_write(&f, out.ptr, out.len))
+        goto done;
+    r->sent = 2;
+    read_frame(r->fd, &type, &body); /* the client's done */
+done:
+    shutdown(r->fd, SHUT_WR);
+    sodium_memzero(b, sizeof b);
+    ccz_buf_free(&body);
+    ccz_buf_free(&out);
+    return NULL;
+}
+
+static void test_repeated_server_point(void)
+{
+    static const char *const items[] = {"car", "cat", "dog"};
+    if (sodium_init() < 0)
+        abort();
+    ccz_psi_set *set = set_of(items, 3);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+        abort();
+    repeater r = {sv[1], "cat", 0};
+    pthread_t t;
+    test_thread(&t, repeat_thread, &r);
+    fd_io mine = {sv[0], NULL};
+    ccz_psi_io io = {fd_write, fd_read, &mine};
+    ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
+    ccz_psi_ecdh_result res;
+    ccz_status s = ccz_psi_ecdh_client(&res, set, &io, &o);
+    shutdown(sv[0], SHUT_WR);
+    pthread_join(t, NULL);
+    CHECK_OK(s);
+    CHECK_INT(r.sent, 2);
+    CHECK_INT(res.peer_items, 2);
+    CHECK_INT(res.intersection, 1);
+    if (res.intersection >= 1)
+        CHECK_INT(res.indices[0], 1); /* "cat", the second of the sealed (sorted) set */
+    ccz_psi_ecdh_result_free(&res);
+    close(sv[0]);
+    close(sv[1]);
+    ccz_psi_set_free(set);
+}
+
 /* What a side sends when it stops: an ABORT with its reason when the peer can still read it;
  * none after the peer's own ABORT, or once the channel failed; and a failed ABORT does not
  * replace the reason. */
@@ -1201,5 +1284,5 @@ TEST_MAIN(T(test_set_lines), T(test_set_file), T(test_random_both_roles), T(test
           T(test_lookup_table_sizes), T(test_size_only_tags_sorted), T(test_hostile_client),
           T(test_hostile_server), T(test_options_refused), T(test_server_items_shuffled),
           T(test_server_order_uniform), T(test_points_blinded_fresh), T(test_reflected_points),
-          T(test_abort_rules), T(test_no_abort_after_failed_write), T(test_refusal_reaches_peer),
-          T(test_wire_bodies))
+          T(test_repeated_server_point), T(test_abort_rules), T(test_no_abort_after_failed_write),
+          T(test_refusal_reaches_peer), T(test_wire_bodies))

@@ -68,6 +68,8 @@ typedef enum {
     GARBAGE,       /* bytes that are not HTTP/2 frames, the connection kept open */
     BAD_HEADER,    /* a well-formed answer whose headers hold one HTTP/2 forbids (connection) */
     SILENT_ONE,    /* SILENT, one stream at a time (SETTINGS_MAX_CONCURRENT_STREAMS 1) */
+    STATUS_FIRST,  /* grpc-status 0 in the response's headers (not their END_STREAM), then a
+                      well-formed answer */
     GOAWAY_ONE     /* one stream at a time, the first answered under a GOAWAY naming it last;
                       the next connection is WELL_FORMED */
 } misdeed;
@@ -315,6 +317,7 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
     h->sent = 0;
     switch (h->what) {
     case WELL_FORMED:
+    case STATUS_FIRST:
     case STATUS_99:
     case NO_TYPE:
     case TRAILER_FLOOD:
@@ -356,6 +359,8 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
                          NV("grpc-encoding", "snappy")};
     if (h->what == BAD_HEADER)
         grpc[2] = (nghttp2_nv)NV("connection", "keep-alive");
+    if (h->what == STATUS_FIRST)
+        grpc[2] = (nghttp2_nv)NV("grpc-status", "0");
     nghttp2_nv http[] = {NV(":status", "503"), NV("content-type", "text/plain")};
     nghttp2_nv json[] = {NV(":status", "200"), NV("content-type", "application/json")};
     nghttp2_data_provider p = {.read_callback = read_body};
@@ -365,9 +370,10 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
         http[0].valuelen = strlen(http_error);
         nv = http;
     }
-    size_t nvlen = h->what == UNKNOWN_ENCODING || h->what == BAD_HEADER ? 3
-                   : h->what == NO_TYPE                                 ? 1
-                                                                        : 2;
+    size_t nvlen = h->what == UNKNOWN_ENCODING || h->what == BAD_HEADER || h->what == STATUS_FIRST
+                       ? 3
+                   : h->what == NO_TYPE ? 1
+                                        : 2;
     return nghttp2_submit_response(s, f->hd.stream_id, nv, nvlen, &p) ? NGHTTP2_ERR_CALLBACK_FAILURE
                                                                       : 0;
 }
@@ -786,6 +792,10 @@ static void test_local_status_sticks(void)
     CHECK_CONTAINS(text, "gRPC message of 1048576 bytes exceeds the limit of 1024");
     CHECK_INT(call(NOT_THE_MESSAGE, text, sizeof text), CCZ_RPC_INTERNAL);
     CHECK_CONTAINS(text, "cannot be parsed as the method's message");
+    /* a status in the response's headers is the call's: the messages after it are not taken
+     * (the first final status wins, and a message past it is no response) */
+    CHECK_INT(call(STATUS_FIRST, text, sizeof text), CCZ_RPC_UNIMPLEMENTED);
+    CHECK_STR(text, "the server sent no response message");
     /* a status the server decided comes with its message */
     bad_status = "9";
     CHECK_INT(call(STATUS_99, text, sizeof text), CCZ_RPC_FAILED_PRECONDITION);
