@@ -658,6 +658,8 @@ class Run:
                      timestamp=str(int(time.time())) + "00")
         self.refused("timestamp in seconds", "Encrypt", enc, 400, "Timestamp length error",
                      timestamp=str(int(time.time())))
+        self.refused("timestamp of 14 digits", "Encrypt", enc, 400, "Timestamp length error",
+                     timestamp=str(int(time.time() * 1000)) + "0")
         self.ok("Encrypt", enc, timestamp=str(int(time.time() * 1000) - 8 * 60 * 1000))
         self.refused("nonce of 65 characters", "Encrypt", enc, 400, "Nonce length error",
                      nonce="n" * 65)
@@ -711,6 +713,10 @@ class Run:
                      "Missing required parameters, The plaintext cannot be empty.")
         self.refused("plaintext over 6 KiB", "Encrypt", {"keyid": k, "plaintext": b64(
             bytes(6145))}, 400, P + "plaintext length error.")
+        # the length is checked before the format: 8193 characters (8192 are the most) are a
+        # length error, though no base64 either
+        self.refused("plaintext of 8193 characters", "Encrypt", {"keyid": k, "plaintext": b64(
+            bytes(6144)) + "A"}, 400, P + "plaintext length error.")
         self.refused("plaintext a number", "Encrypt", {"keyid": k, "plaintext": 12}, 400,
                      P + "plaintext must be of string type.")
         self.refused("aad not base64", "Encrypt", {"keyid": k, "plaintext": b64(b"x"),
