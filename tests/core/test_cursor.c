@@ -55,7 +55,7 @@ static void test_huge_lengths(void)
     uint8_t out[8];
     CHECK_STATUS(ccz_cursor_copy(&c, out, 4), CCZ_ERR_TRUNCATED);
     CHECK_OK(ccz_cursor_copy(&c, out, 3));
-    CHECK_INT(c.pos, 4); /* the bytes copied are read */
+    CHECK_INT(c.pos, 4);                    /* the bytes copied are read */
     ccz_cursor_init(&c, CCZ_SPAN(NULL, 5)); /* no bytes at all */
     CHECK_INT(ccz_cursor_remaining(&c), 0);
 }
