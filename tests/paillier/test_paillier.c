@@ -229,6 +229,13 @@ static void test_encoding(void)
     CHECK(d == ldexp(1, 60) + 256);
     /* a scalar in the overflow band (above n/3, below 2n/3) is not an encoding */
     ccz_paillier_max_int(max, pk);
+    mpz_t third; /* python-paillier's max_int: n // 3 - 1 */
+    mpz_init(third);
+    ccz_paillier_pub_n(third, pk);
+    mpz_fdiv_q_ui(third, third, 3);
+    mpz_sub_ui(third, third, 1);
+    CHECK(mpz_cmp(max, third) == 0);
+    mpz_clear(third);
     mpz_add_ui(f.mantissa, max, 1);
     f.exponent = 0;
     CHECK_STATUS(ccz_paillier_number_mul_encoded(&x, pk, &z, &f), CCZ_ERR_OVERFLOW);
@@ -752,6 +759,14 @@ static void test_json_and_keys(void)
     mpz_add_ui(q, p, 2);
     CHECK_STATUS(ccz_paillier_key_from_primes(&k2, p, q), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(ccz_paillier_keygen(&k2, 1000), CCZ_ERR_INVALID_ARGUMENT);
+    /* the size range's ends: 512 bits is the smallest key made, 496 too small */
+    CHECK_STATUS(ccz_paillier_keygen(&k2, 496), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK(k2 == NULL);
+    CHECK_OK(ccz_paillier_keygen(&k2, 512));
+    if (k2)
+        CHECK_INT(ccz_paillier_bits(ccz_paillier_key_pub(k2)), 512);
+    ccz_paillier_key_free(k2);
+    k2 = NULL;
     mpz_clears(p, q, m, c, out, NULL);
     ccz_buf_free(&j);
     ccz_paillier_key_free(k);
@@ -2391,6 +2406,26 @@ static void test_freed_gmp_secrets(void)
     ccz_paillier_key_free(k);
 }
 
+/* Random numbers of a given bit length: below 2^bits, whatever the bits past it in the last
+ * byte drawn, and reaching the top bit (200 draws: it is clear in all with probability 2^-200). */
+static void test_rand_bits(void)
+{
+    mpz_t x;
+    mpz_init(x);
+    const unsigned widths[] = {1, 9, 13, 255};
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        bool top = false, below = true;
+        for (int i = 0; i < 200; i++) {
+            CHECK_OK(paillier_rand_bits(x, widths[w]));
+            below &= mpz_sizeinbase(x, 2) <= widths[w];
+            top |= mpz_tstbit(x, widths[w] - 1) != 0;
+        }
+        CHECK(below);
+        CHECK(top);
+    }
+    mpz_clear(x);
+}
+
 static void setup(void)
 {
     gmp_randinit_default(rnd);
@@ -2419,6 +2454,7 @@ static void test_all(void)
     test_edge_ciphertexts();
     test_operand_checks();
     test_freed_gmp_secrets();
+    test_rand_bits();
 }
 
 TEST_MAIN(T(test_all))

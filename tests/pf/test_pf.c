@@ -411,6 +411,13 @@ static void test_tamper_mht_and_data(void)
     expect_read(f, 3072 + 4096 * 7 + 10, CCZ_ERR_BAD_SIGNATURE,
                 "protected file: data node 7 (node 9 at file offset 36864, plaintext offset "
                 "31744): GCM tag mismatch");
+    /* a read that copied data node 6 before it met node 7 reports nothing read, not 4096 */
+    o = opts(CCZ_PF_READ, bound, 0);
+    CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+    got = 7;
+    CHECK_STATUS(ccz_pf_read(pf, b, &got, 3072 + 4096 * 6 + 100, sizeof b), CCZ_ERR_BAD_SIGNATURE);
+    CHECK_INT(got, 0);
+    CHECK_OK(ccz_pf_close(pf));
     /* a writable handle: the write that meets the node fails, close says the changes are lost,
      * and nothing was written */
     o = opts(CCZ_PF_READ_WRITE, bound, 0);
@@ -1072,6 +1079,8 @@ static void test_io_and_limits(void)
     CHECK_STATUS(ccz_pf_write(pf, 0, NULL, 5), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "protected file: no buffer for 5 bytes to write");
     CHECK_OK(ccz_pf_write(pf, 0, NULL, 0));
+    /* nothing written at the limit itself: within it */
+    CHECK_OK(ccz_pf_write(pf, CCZ_PF_MAX_SIZE, "x", 0));
     CHECK_STATUS(ccz_pf_truncate(pf, CCZ_PF_MAX_SIZE + 1), CCZ_ERR_TOO_LARGE);
     CHECK_STR(ccz_error_detail(), "protected file: 1152921504606846977 bytes is past the "
                                   "1152921504606846976-byte limit");
@@ -1088,6 +1097,11 @@ static void test_io_and_limits(void)
     CHECK_OK(ccz_pf_open(&pf, &partial, key, &o));
     CHECK_STATUS(ccz_pf_truncate(pf, 100), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "protected file: io has no truncate");
+    /* nor does it need one to keep the size it has, or to grow */
+    CHECK_OK(ccz_pf_truncate(pf, sizeof data));
+    CHECK_INT(ccz_pf_size(pf), sizeof data);
+    CHECK_OK(ccz_pf_truncate(pf, sizeof data + 1));
+    CHECK_INT(ccz_pf_size(pf), sizeof data + 1);
     CHECK_OK(ccz_pf_close(pf));
     free(m.buf);
 }
@@ -1251,6 +1265,35 @@ out:
     free(back);
 }
 
+/* A writable handle that changed nothing writes nothing at flush or close: node 0 (whose nonce
+ * would be fresh) and every other node keep their bytes. */
+static void test_unchanged_not_rewritten(void)
+{
+    char *f = tmp("unchanged.pf");
+    uint8_t data[3072 + 4096 * 2];
+    fill(data, sizeof data, 8);
+    make(f, data, sizeof data, 2, sizeof data);
+    uint8_t before[4][4096], after[4096];
+    for (uint64_t i = 0; i < 4; i++)
+        read_node(f, i, before[i]);
+    ccz_pf *pf = NULL;
+    ccz_pf_opts o = opts(CCZ_PF_READ_WRITE, bound, 0);
+    CHECK_OK(ccz_pf_open_path(&pf, f, key, &o));
+    if (!pf)
+        return;
+    uint8_t b[sizeof data];
+    size_t got = 0;
+    CHECK_OK(ccz_pf_read(pf, b, &got, 0, sizeof b));
+    CHECK_INT(got, sizeof data);
+    CHECK_OK(ccz_pf_flush(pf));
+    CHECK_OK(ccz_pf_close(pf));
+    for (uint64_t i = 0; i < 4; i++) {
+        read_node(f, i, after);
+        CHECK(memcmp(before[i], after, 4096) == 0);
+    }
+    expect_contents(f, data, sizeof data, 2);
+}
+
 /* A new file without a format is version 1 (what every Gramine reads); a write of no bytes
  * past the end changes nothing (as pwrite of 0 bytes does not extend a file). */
 static void test_default_format_and_empty_write(void)
@@ -1280,4 +1323,5 @@ TEST_MAIN(T(test_node_count), T(test_round_trip_edges), T(test_round_trip_three_
           T(test_fresh_keys), T(test_small_cache), T(test_pinned_chain),
           T(test_pinned_chain_four_levels), T(test_not_regular), T(test_io_and_limits),
           T(test_io_failures), T(test_default_format_and_empty_write),
-          T(test_truncate_wipes_metadata_data), T(test_truncate_wipes_cut_node))
+          T(test_unchanged_not_rewritten), T(test_truncate_wipes_metadata_data),
+          T(test_truncate_wipes_cut_node))
