@@ -164,6 +164,27 @@ static void item(http_request *r, void *payload)
         http_reply(r, 200, type, CCZ_LIT("long"));
         return;
     }
+    if (strcmp(http_request_rest(r), "twice") == 0) {
+        /* a handler that answers twice: the first answer stands, the others are dropped */
+        http_reply(r, 200, "text/plain", CCZ_LIT("first"));
+        http_reply(r, 500, "text/plain", CCZ_LIT("second"));
+        http_reply_error(r, 503, "third");
+        return;
+    }
+    if (strncmp(http_request_rest(r), "type-", 5) == 0) { /* a content type of the length asked */
+        char type[600];
+        size_t n = (size_t)atoi(http_request_rest(r) + 5);
+        CHECK(n >= 5 && n < sizeof type);
+        memset(type, 'x', n);
+        type[n] = 0;
+        memcpy(type, "text/", 5);
+        http_reply(r, 200, type, CCZ_LIT("type"));
+        return;
+    }
+    if (strncmp(http_request_rest(r), "code-", 5) == 0) { /* the status asked for */
+        http_reply(r, atoi(http_request_rest(r) + 5), "text/plain", CCZ_LIT("code"));
+        return;
+    }
     if (strcmp(http_request_rest(r), "later") == 0) {
         http_request_defer(r, on_gone, NULL); /* an answer that never comes */
         return;
@@ -225,6 +246,8 @@ static void server_start(server *s, http_server_opts *o)
     CHECK_OK(http_route(s->srv, "GET", "/headers", false, headers, NULL));
     CHECK_OK(http_route(s->srv, "POST", "/lift", false, lift, NULL));
     CHECK_STATUS(http_route(s->srv, "POST", "/echo", false, echo, NULL), CCZ_ERR_EXISTS);
+    /* GET twice on one path: a prefix's and its own (405's Allow names GET once) */
+    CHECK_OK(http_route(s->srv, "GET", "/items/dup", false, item, NULL));
     if (with_preface)
         CHECK_OK(http_server_set_preface(s->srv, CCZ_SPAN("PING\0", 5), "PING", pong, NULL));
     CHECK_OK(http_server_listen(s->srv, listen_on, &s->port));
@@ -381,6 +404,18 @@ static bool client_sees_eof(client *c)
     }
 }
 
+/* Whether the server ended the TLS session with a close_notify (not a bare TCP close): a client
+ * tells a whole answer from a cut by it. */
+static bool client_sees_close_notify(client *c)
+{
+    char b[4096];
+    for (;;) {
+        int k = SSL_read(c->ssl, b, sizeof b);
+        if (k <= 0)
+            return SSL_get_error(c->ssl, k) == SSL_ERROR_ZERO_RETURN;
+    }
+}
+
 /* Reads the server's interim 100 (Continue), which it sends as a body begins: from then on
  * the request is in progress as the server sees it. */
 static bool client_read_continue(client *c)
@@ -464,6 +499,9 @@ static void test_routes_and_keepalive(void)
     CHECK_CONTAINS(buf, "item=abc q=a b c");
     CHECK_INT(client_read(&c, buf, sizeof buf), 404);
     CHECK_CONTAINS(buf, "no such endpoint: /nope");
+    /* an error says its status in the body too, and a JSON body ends its line */
+    CHECK_CONTAINS(buf, "\"code\":404");
+    CHECK(strlen(buf) > 2 && strcmp(buf + strlen(buf) - 2, "}\n") == 0);
     /* a query value that is no C string (a %00 in it) or has a bad escape is not there */
     client_send(&c,
                 GET("/items/abc?q=Decrypt%00x") GET("/items/abc?q=a%4") GET("/items/abc?q=%41"));
@@ -487,6 +525,15 @@ static void test_routes_and_keepalive(void)
     client_send(&c, "POST /items/x HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
     CHECK_INT(client_read(&c, buf, sizeof buf), 405);
     CHECK_CONTAINS(buf, "Allow: GET, HEAD\r\n");
+    client_send(&c, "POST /items/dup HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 405);
+    CHECK_CONTAINS(buf, "Allow: GET, HEAD\r\n"); /* two GET routes hit: GET named once */
+    /* a handler that answers twice: one answer goes out, and the next request's follows it */
+    client_send(&c, GET("/items/twice") GET("/healthz"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "\r\n\r\nfirst");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "{\"status\":\"ok\"}");
     /* HEAD: GET's head, its Content-Length included, and no body: the next answer follows the
      * blank line at once */
     client_send(&c, "HEAD /items/abc HTTP/1.1\r\nHost: t\r\n\r\n" GET("/healthz"));
@@ -625,7 +672,7 @@ static void test_routes_and_keepalive(void)
     client_send(&c, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     CHECK_INT(client_read(&c, buf, sizeof buf), 200);
     CHECK_CONTAINS(buf, "Connection: close");
-    CHECK(client_sees_eof(&c));
+    CHECK(client_sees_close_notify(&c)); /* a close_notify, not a bare close */
     client_close(&c);
     /* ... also when the answer's content type is too long to be sent */
     CHECK(client_open(&c, s.port));
@@ -635,6 +682,19 @@ static void test_routes_and_keepalive(void)
     CHECK_CONTAINS(buf, "\r\nContent-Length: 4\r\n");
     CHECK(strstr(buf, "xxxx") == NULL);
     CHECK(client_sees_eof(&c));
+    client_close(&c);
+    /* the head's buffer to the byte: a head of 511 bytes goes out whole; one of 512 (the
+     * buffer's size, with no room for its NUL) has its content type left out, not its last byte
+     * cut (77 bytes of head besides the type) */
+    CHECK(client_open(&c, s.port));
+    client_send(&c, GET("/items/type-434"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "Content-Type: text/xxx");
+    CHECK_CONTAINS(buf, "xxx\r\nContent-Length: 4\r\nCache-Control: no-store\r\n\r\ntype");
+    client_send(&c, GET("/items/type-435"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK(strstr(buf, "Content-Type") == NULL);
+    CHECK_CONTAINS(buf, "\r\nContent-Length: 4\r\nCache-Control: no-store\r\n\r\ntype");
     client_close(&c);
     /* HTTP/1.0 closes unless asked */
     CHECK_INT(request(s.port, "GET /healthz HTTP/1.0\r\n\r\n", buf, sizeof buf), 200);
@@ -737,6 +797,59 @@ static void test_metrics_without_preface(void)
                         "route=\"/healthz\"} ");
     CHECK(strstr(buf, "(null)") == NULL);
     CHECK(strstr(buf, "method=\"PING\"") == NULL);
+    server_stop(&s);
+}
+
+/* A drain with no connection open ends at once, not when its grace (2 s) runs out. */
+static void test_empty_drain(void)
+{
+    server s;
+    http_server_opts o = {0};
+    server_start(&s, &o);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    server_stop(&s);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK(ms_between(&t0, &t1) < 1000);
+}
+
+/* /metrics counts each route's answers by status in a fixed number of slots: the statuses past
+ * the last slot's are counted in it, none is lost. */
+static void test_metrics_codes_overflow(void)
+{
+    server s;
+    http_server_opts o = {0};
+    server_start(&s, &o);
+    client c;
+    CHECK(client_open(&c, s.port));
+    char buf[16384], req[128];
+    for (int code = 230; code < 256; code++) { /* 26 statuses, 24 slots */
+        snprintf(req, sizeof req, "GET /items/code-%d HTTP/1.1\r\nHost: t\r\n\r\n", code);
+        client_send(&c, req);
+        CHECK_INT(client_read(&c, buf, sizeof buf), code);
+    }
+    client_send(&c, GET("/metrics"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "route=\"/items/\",code=\"252\"} 1\n");
+    CHECK_CONTAINS(buf, "route=\"/items/\",code=\"253\"} 3\n"); /* its own, 254's and 255's */
+    CHECK(strstr(buf, "code=\"254\"") == NULL);
+    CHECK_CONTAINS(buf, "ccz_http_connections_accepted_total{service=\"test\"} 1\n");
+    /* a connection gone in the middle of a body gives back the bytes reserved for it */
+    client d;
+    CHECK(client_open_busy(&d, s.port, NULL)); /* 2 bytes reserved */
+    client_send(&c, GET("/metrics"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    CHECK_CONTAINS(buf, "ccz_http_request_bytes_held{service=\"test\"} 2\n");
+    client_close(&d);
+    bool released = false;
+    for (int i = 0; i < 100 && !released; i++) {
+        usleep(20000);
+        client_send(&c, GET("/metrics"));
+        CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+        released = strstr(buf, "ccz_http_request_bytes_held{service=\"test\"} 0\n") != NULL;
+    }
+    CHECK(released);
+    client_close(&c);
     server_stop(&s);
 }
 
@@ -964,6 +1077,14 @@ static void test_refusals(void)
         memset(buf, 0, sizeof buf);
         CHECK(SSL_read(e.ssl, buf, sizeof buf - 1) > 0);
         CHECK(strncmp(buf, "HTTP/1.1 413 ", 13) == 0);
+        /* the server's side is shut at once after the answer (close_notify, then a FIN): it
+         * reads on, for the body the client may still send, but the client sees the end now,
+         * not when the linger's 2 s run out */
+        CHECK(client_sees_close_notify(&e));
+        struct timeval quick = {1, 0};
+        setsockopt(e.fd, SOL_SOCKET, SO_RCVTIMEO, &quick, sizeof quick);
+        char b;
+        CHECK_INT((int)recv(e.fd, &b, 1, 0), 0);
         client_close(&e);
     }
     /* a client that goes on sending the refused body: read and dropped after the answer, up
@@ -1099,7 +1220,63 @@ static void test_deadlines(void)
     ms = ms_between(&t0, &t1);
     CHECK(ms >= 200 && ms < 3000);
     CHECK_CONTAINS(buf, "no answer within 300 ms");
+    /* the time it waited is counted in its route's seconds */
+    client_send(&c, GET("/metrics"));
+    CHECK_INT(client_read(&c, buf, sizeof buf), 200);
+    static const char sum[] =
+        "ccz_http_request_seconds_sum{service=\"test\",method=\"GET\",route=\"/items/\"} ";
+    const char *at = strstr(buf, sum);
+    CHECK(at && strtod(at + strlen(sum), NULL) >= 0.2);
     client_close(&c);
+    server_stop(&s);
+}
+
+/* At a cap the connection idle the longest makes room: idle since its last answer, not since it
+ * connected. */
+static void test_shed_longest_idle(void)
+{
+    server s;
+    http_server_opts o = {.max_per_peer = 2, .max_connections = 8};
+    server_start(&s, &o);
+    char buf[4096];
+    client a, b;
+    CHECK(client_open(&a, s.port));
+    client_send(&a, GET("/healthz"));
+    CHECK_INT(client_read(&a, buf, sizeof buf), 200);
+    usleep(30000);
+    CHECK(client_open(&b, s.port));
+    client_send(&b, GET("/healthz"));
+    CHECK_INT(client_read(&b, buf, sizeof buf), 200);
+    usleep(30000);
+    client_send(&a, GET("/healthz")); /* a, connected first, answered last */
+    CHECK_INT(client_read(&a, buf, sizeof buf), 200);
+    usleep(30000);
+    CHECK_INT(request(s.port, GET("/healthz"), buf, sizeof buf), 200);
+    CHECK(client_sees_eof(&b)); /* b made room */
+    client_send(&a, GET("/healthz"));
+    CHECK_INT(client_read(&a, buf, sizeof buf), 200);
+    client_close(&a);
+    client_close(&b);
+    server_stop(&s);
+}
+
+/* The default cap per peer is 64 connections: 64 from one address are all kept. */
+static void test_default_per_peer(void)
+{
+    server s;
+    http_server_opts o = {0};
+    server_start(&s, &o);
+    static client cs[64];
+    char buf[4096];
+    for (int i = 0; i < 64; i++) {
+        CHECK(client_open(&cs[i], s.port));
+        client_send(&cs[i], GET("/healthz"));
+        CHECK_INT(client_read(&cs[i], buf, sizeof buf), 200);
+    }
+    client_send(&cs[0], GET("/healthz")); /* the longest idle, not closed to make room */
+    CHECK_INT(client_read(&cs[0], buf, sizeof buf), 200);
+    for (int i = 0; i < 64; i++)
+        client_close(&cs[i]);
     server_stop(&s);
 }
 
@@ -1420,6 +1597,13 @@ static void test_access_log(void)
     snprintf(req, sizeof req, "GET /items/%s?token=s3cret HTTP/1.1\r\nHost: t\r\n\r\n", path);
     CHECK_INT(request(s.port, req, buf, sizeof buf), 200);
     CHECK_INT(request(s.port, GET("/items/short?token=s3cret"), buf, sizeof buf), 200);
+    client h; /* a HEAD: its answer's Content-Length comes without a body, so no client_read */
+    CHECK(client_open(&h, s.port));
+    client_send(&h, "HEAD /items/head HTTP/1.1\r\nHost: t\r\n\r\n");
+    memset(buf, 0, sizeof buf);
+    CHECK(SSL_read(h.ssl, buf, sizeof buf - 1) > 0);
+    CHECK(strncmp(buf, "HTTP/1.1 200 ", 13) == 0);
+    client_close(&h);
     server_stop(&s); /* the loop has logged all it will */
     ccz_log_set_level(before);
     ccz_log_set_sink(NULL, NULL);
@@ -1428,6 +1612,7 @@ static void test_access_log(void)
     CHECK_CONTAINS(log_text, "\"GET /items/pppppppppp");
     CHECK_CONTAINS(log_text, "ppp...\" 200 ");
     CHECK_CONTAINS(log_text, "\"GET /items/short\" 200 ");
+    CHECK_CONTAINS(log_text, "\"HEAD /items/head\" 200 0 "); /* HEAD, not GET: no body sent */
     CHECK(strstr(log_text, "s3cret") == NULL);
     CHECK(strstr(log_text, "token") == NULL);
     pthread_mutex_unlock(&log_mu);
@@ -1993,6 +2178,8 @@ static void test_all(void)
     test_peer_group_unit();
     test_routes_and_keepalive();
     test_metrics_without_preface();
+    test_empty_drain();
+    test_metrics_codes_overflow();
     test_string_errors();
     test_preface();
     test_access_log();
@@ -2003,6 +2190,8 @@ static void test_all(void)
     test_refusals();
     test_deadlines();
     test_caps();
+    test_shed_longest_idle();
+    test_default_per_peer();
     test_cap_keeps_started_handshake();
     test_flood();
     test_out_of_descriptors();
