@@ -164,6 +164,7 @@ static void update_parse(void)
     CHECK_OK(ccz_hfl_update_parse(&up, got, 15, msg, len));
     CHECK_INT(up.round, 3);
     CHECK_INT(up.examples, 17);
+    CHECK(up.loss == 0.5); /* the client's reported loss, carried through */
     CHECK(!memcmp(got, w, sizeof w));
     CHECK_STATUS(ccz_hfl_update_parse(&up, got, 14, msg, len), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "not the model's 14 float32 values");
@@ -279,6 +280,28 @@ static void fedyogi_by_hand(void)
     fprintf(stderr, "fedyogi by hand: %.9g after two steps (expected %.9g)\n", (double)g, g2);
     CHECK(fabs(g - g2) < 1e-6);
     CHECK(gr == g);
+    ccz_hfl_strategy_free(s);
+}
+
+/* FedAdam by hand with the default options (lr 0.01, beta1 0.9, beta2 0.99, tau 0.001): global
+ * 0, one model at 2 (d = 2): m = 0.2, v = 0.01 d^2 = 0.04, global = 0.01 * 0.2 / (0.2 + 0.001);
+ * a second step from there (d = 2 - g1) decays both moments. */
+static void fedadam_by_hand(void)
+{
+    ccz_hfl_strategy_opts so = CCZ_HFL_STRATEGY_OPTS_INIT;
+    ccz_hfl_strategy *s;
+    CHECK_OK(ccz_hfl_strategy_new(&s, CCZ_HFL_FEDADAM, 1, &so));
+    float g = 0, two = 2;
+    const float *m[1] = {&two};
+    double w[1] = {1};
+    CHECK_OK(ccz_hfl_strategy_aggregate(s, &g, m, w, 1));
+    double g1 = 0.01 * 0.2 / (sqrt(0.04) + 0.001);
+    CHECK(fabs(g - g1) < 1e-7);
+    CHECK_OK(ccz_hfl_strategy_aggregate(s, &g, m, w, 1));
+    double d = 2 - g1, m2 = 0.9 * 0.2 + 0.1 * d, v2 = 0.99 * 0.04 + 0.01 * d * d;
+    double g2 = g1 + 0.01 * m2 / (sqrt(v2) + 0.001);
+    fprintf(stderr, "fedadam by hand: %.9g after two steps (expected %.9g)\n", (double)g, g2);
+    CHECK(fabs(g - g2) < 1e-6);
     ccz_hfl_strategy_free(s);
 }
 
@@ -2324,14 +2347,14 @@ static void round_without_updates_reopens(void)
 }
 
 TEST_MAIN(T(fedavg_matches_numpy), T(tensors), T(update_parse), T(checkpoints), T(fedyogi_by_hand),
-          T(fedyogi_matches_numpy), T(topk_selection), T(partial_values_and_foreign_checkpoints),
-          T(dense_update_with_sparse_fields), T(sparse_decoding), T(stream_parsing),
-          T(round_with_sparse_update), T(round_with_misshaped_update),
-          T(round_with_streamed_updates), T(straggler_dropped), T(resume_from_checkpoint),
-          T(refusals_and_caps), T(out_of_turn), T(checkpoint_magic_and_states),
-          T(stream_headers_refused), T(aggregate_not_finite), T(strategy_arguments),
-          T(update_while_streaming), T(stale_and_future_rounds), T(stream_outlives_its_round),
-          T(rounds_wait_for_active_clients), T(checkpoint_past_the_training),
-          T(round_without_updates_reopens), T(service_options_refused), T(one_client_a_round),
-          T(client_draw), T(draw_falls_back_to_all), T(stream_without_header),
-          T(aggregation_failure_ends_training))
+          T(fedadam_by_hand), T(fedyogi_matches_numpy), T(topk_selection),
+          T(partial_values_and_foreign_checkpoints), T(dense_update_with_sparse_fields),
+          T(sparse_decoding), T(stream_parsing), T(round_with_sparse_update),
+          T(round_with_misshaped_update), T(round_with_streamed_updates), T(straggler_dropped),
+          T(resume_from_checkpoint), T(refusals_and_caps), T(out_of_turn),
+          T(checkpoint_magic_and_states), T(stream_headers_refused), T(aggregate_not_finite),
+          T(strategy_arguments), T(update_while_streaming), T(stale_and_future_rounds),
+          T(stream_outlives_its_round), T(rounds_wait_for_active_clients),
+          T(checkpoint_past_the_training), T(round_without_updates_reopens),
+          T(service_options_refused), T(one_client_a_round), T(client_draw),
+          T(draw_falls_back_to_all), T(stream_without_header), T(aggregation_failure_ends_training))

@@ -283,6 +283,11 @@ simple("AveragePool_pad_excl", "AveragePool", (2, 7, 7),
 simple("AveragePool_pad_incl", "AveragePool", (2, 7, 7),
        lambda x: pool_ref(x, (3, 3), (2, 2), (1, 1, 1, 1), kind="avg", include_pad=True),
        {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "count_include_pad": 1})
+# pads differing by side (top 0, left 2, bottom 1, right 1): the rows take the top's, the
+# columns the left's
+simple("AveragePool_asym_pad", "AveragePool", (2, 6, 7),
+       lambda x: pool_ref(x, (3, 3), (1, 2), (0, 2, 1, 1), kind="avg"),
+       {"kernel_shape": [3, 3], "strides": [1, 2], "pads": [0, 2, 1, 1]})
 simple("GlobalAveragePool", "GlobalAveragePool", (4, 5, 6), lambda x: x.mean(axis=(2, 3), keepdims=True))
 
 # ---- normalisation and layout --------------------------------------------------------------------
@@ -744,6 +749,12 @@ node = helper.make_node("LinearClassifier", ["X"], ["L"], name="lc", domain="ai.
                         coefficients=w1.ravel().tolist(), intercepts=b1.tolist(), classlabels_ints=[4, 9])
 m = model("LinearClassifier_binary_labels", [node], [vi("X", ["N", F_])], [vi("L", ["N"], TensorProto.INT64)], ml=True)
 case("LinearClassifier_binary_labels", m, [x], [np.where(s > 0, 9.0, 4.0)])
+# post_transform NONE with the scores: the pair is (-s, s), the first label's score negated
+node = helper.make_node("LinearClassifier", ["X"], ["L", "Z"], name="lc", domain="ai.onnx.ml",
+                        coefficients=w1.ravel().tolist(), intercepts=b1.tolist(), classlabels_ints=[4, 9])
+m = model("LinearClassifier_binary_none", [node], [vi("X", ["N", F_])],
+          [vi("L", ["N"], TensorProto.INT64), vi("Z", ["N", 2])], ml=True)
+case("LinearClassifier_binary_none", m, [x], [np.where(s > 0, 9.0, 4.0), np.stack([-s, s], 1)])
 # every score 0: SOFTMAX_ZERO leaves all of them 0 (no 0/0), and the tie goes to the first label
 node = helper.make_node("LinearClassifier", ["X"], ["L", "Z"], name="lc", domain="ai.onnx.ml",
                         coefficients=[0.0] * (3 * F_), intercepts=[0.0] * 3, classlabels_ints=[5, 6, 7],
