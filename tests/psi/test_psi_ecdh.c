@@ -1005,7 +1005,10 @@ done:
     return NULL;
 }
 
-static void test_reflected_points(void)
+/* The client with {"car", "cat", "dog"} against a scripted server: server(arg) on its own
+ * thread, on the socket *server_fd is set to before it starts; the client's status. */
+static ccz_status client_vs_script(ccz_psi_ecdh_result *res, void *(*server)(void *), void *arg,
+                                   int *server_fd)
 {
     static const char *const items[] = {"car", "cat", "dog"};
     if (sodium_init() < 0)
@@ -1014,24 +1017,30 @@ static void test_reflected_points(void)
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
         abort();
-    reflector r = {sv[1], 3, 0};
+    *server_fd = sv[1];
     pthread_t t;
-    test_thread(&t, reflect_thread, &r);
+    test_thread(&t, server, arg);
     fd_io mine = {sv[0], NULL};
     ccz_psi_io io = {fd_write, fd_read, &mine};
     ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
-    ccz_psi_ecdh_result res;
-    ccz_status s = ccz_psi_ecdh_client(&res, set, &io, &o);
+    ccz_status s = ccz_psi_ecdh_client(res, set, &io, &o);
     shutdown(sv[0], SHUT_WR);
     pthread_join(t, NULL);
-    CHECK_OK(s);
+    close(sv[0]);
+    close(sv[1]);
+    ccz_psi_set_free(set);
+    return s;
+}
+
+static void test_reflected_points(void)
+{
+    reflector r = {-1, 3, 0};
+    ccz_psi_ecdh_result res;
+    CHECK_OK(client_vs_script(&res, reflect_thread, &r, &r.fd));
     CHECK_INT(r.reflected, 3);
     CHECK_INT(res.peer_items, 3);
     CHECK_INT(res.intersection, 0);
     ccz_psi_ecdh_result_free(&res);
-    close(sv[0]);
-    close(sv[1]);
-    ccz_psi_set_free(set);
 }
 
 /* A server that answers honestly with its own scalar b, then sends one of its items twice (its
@@ -1088,33 +1097,15 @@ done:
 
 static void test_repeated_server_point(void)
 {
-    static const char *const items[] = {"car", "cat", "dog"};
-    if (sodium_init() < 0)
-        abort();
-    ccz_psi_set *set = set_of(items, 3);
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
-        abort();
-    repeater r = {sv[1], "cat", 0};
-    pthread_t t;
-    test_thread(&t, repeat_thread, &r);
-    fd_io mine = {sv[0], NULL};
-    ccz_psi_io io = {fd_write, fd_read, &mine};
-    ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
+    repeater r = {-1, "cat", 0};
     ccz_psi_ecdh_result res;
-    ccz_status s = ccz_psi_ecdh_client(&res, set, &io, &o);
-    shutdown(sv[0], SHUT_WR);
-    pthread_join(t, NULL);
-    CHECK_OK(s);
+    CHECK_OK(client_vs_script(&res, repeat_thread, &r, &r.fd));
     CHECK_INT(r.sent, 2);
     CHECK_INT(res.peer_items, 2);
     CHECK_INT(res.intersection, 1);
     if (res.intersection >= 1)
         CHECK_INT(res.indices[0], 1); /* "cat", the second of the sealed (sorted) set */
     ccz_psi_ecdh_result_free(&res);
-    close(sv[0]);
-    close(sv[1]);
-    ccz_psi_set_free(set);
 }
 
 /* What a side sends when it stops: an ABORT with its reason when the peer can still read it;

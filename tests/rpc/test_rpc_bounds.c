@@ -254,6 +254,25 @@ static void peer_until(peer *p, int32_t id, bool closed, int ms)
     }
 }
 
+/* Sends and reads until the server closes the connection, for up to ms after t0: when it
+ * closed, in ms after t0, or -1. */
+static int64_t peer_until_eof(peer *p, int64_t t0, int ms)
+{
+    uint8_t buf[4096];
+    while (now_ms() - t0 < ms) {
+        nghttp2_session_send(p->h2);
+        struct pollfd pf = {p->fd, POLLIN, 0};
+        if (poll(&pf, 1, 20) <= 0)
+            continue;
+        ssize_t n = recv(p->fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return now_ms() - t0;
+        if (n > 0)
+            nghttp2_session_mem_recv(p->h2, buf, (size_t)n);
+    }
+    return -1;
+}
+
 /* A SayHello request with metadata of about md_bytes (three x-m headers), its body b: the
  * stream's id. */
 static int32_t peer_call(peer *p, const char *path, size_t md_bytes, h2_body *b)
@@ -703,20 +722,7 @@ static void idle_run(int64_t *cancelled, int64_t *closed)
     *cancelled = now_ms() - t0;
     CHECK_INT(p.status[SLOT(id)], CCZ_RPC_CANCELLED);
     CHECK_STR(p.message[SLOT(id)], "the request made no progress for 1000 ms");
-    bool eof = false;
-    uint8_t buf[4096];
-    while (!eof && now_ms() - t0 < 5000) {
-        nghttp2_session_send(p.h2);
-        struct pollfd pf = {p.fd, POLLIN, 0};
-        if (poll(&pf, 1, 20) <= 0)
-            continue;
-        ssize_t n = recv(p.fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n <= 0)
-            eof = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
-        else
-            nghttp2_session_mem_recv(p.h2, buf, (size_t)n);
-    }
-    *closed = eof ? now_ms() - t0 : -1;
+    *closed = peer_until_eof(&p, t0, 5000);
     peer_close_all(&p);
     rpc_serve_stop(srv, thread, 500);
     ccz_rpc_server_free(srv);
@@ -759,20 +765,7 @@ static int64_t idle_after_call_run(void)
     int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
     peer_until(&p, id, false, 2000);
     CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
-    bool eof = false;
-    uint8_t buf[4096];
-    while (!eof && now_ms() - t0 < 5000) {
-        nghttp2_session_send(p.h2);
-        struct pollfd pf = {p.fd, POLLIN, 0};
-        if (poll(&pf, 1, 20) <= 0)
-            continue;
-        ssize_t n = recv(p.fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n <= 0)
-            eof = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
-        else
-            nghttp2_session_mem_recv(p.h2, buf, (size_t)n);
-    }
-    int64_t closed = eof ? now_ms() - t0 : -1;
+    int64_t closed = peer_until_eof(&p, t0, 5000);
     peer_close_all(&p);
     rpc_serve_stop(srv, thread, 500);
     ccz_rpc_server_free(srv);
