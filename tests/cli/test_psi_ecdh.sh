@@ -239,12 +239,7 @@ contains "$err" "ccz: psi ecdh: cannot connect to 127.0.0.1:1: Connection refuse
 # answers (Python's ssl module) is given up at it (exit 2), not held for the default 60 s
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/deaf.key" \
     -out "$T/deaf.crt" -subj /CN=localhost -days 1 2>/dev/null
-/usr/bin/python3 -c 'import socket, ssl, sys, time
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[1], sys.argv[2])
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
-print("ready", s.getsockname()[1], flush=True)
-c, _ = s.accept(); t = ctx.wrap_socket(c, server_side=True); t.recv(100); time.sleep(30)' \
-    "$T/deaf.crt" "$T/deaf.key" > "$T/deaf.out" &
+/usr/bin/python3 "$(dirname "$0")/tls_peer.py" deaf "$T/deaf.crt" "$T/deaf.key" > "$T/deaf.out" &
 OTHER=$!
 await "$T/deaf.out" ready 30 $OTHER || fail "the deaf server did not start: $(cat "$T/deaf.out")"
 PORT=$(awk '$1 == "ready" { print $2 }' "$T/deaf.out")

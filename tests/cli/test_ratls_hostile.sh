@@ -254,12 +254,7 @@ contains "$(cat "$T/mute.err")" "TLS handshake with 127.0.0.1:$PORT timed out af
 kill $STALLER 2>/dev/null
 
 # and on one that completes the handshake and then never echoes (Python's ssl module)
-/usr/bin/python3 -c 'import socket, ssl, sys, time
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[1], sys.argv[2])
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
-print("ready", s.getsockname()[1], flush=True)
-c, _ = s.accept(); t = ctx.wrap_socket(c, server_side=True); t.recv(100); time.sleep(30)' \
-    "$T/cert.pem" "$T/key.pem" > "$T/deaf.out" &
+/usr/bin/python3 "$(dirname "$0")/tls_peer.py" deaf "$T/cert.pem" "$T/key.pem" > "$T/deaf.out" &
 STALLER=$!
 await "$T/deaf.out" ready
 PORT=$(awk '$1 == "ready" { print $2 }' "$T/deaf.out")
@@ -275,14 +270,7 @@ contains "$(cat "$T/deaf.err")" "127.0.0.1:$PORT sent no answer within 800 ms (-
 kill $STALLER 2>/dev/null
 
 # an echo that comes back a byte per TLS record is printed whole, not cut at its first record
-/usr/bin/python3 -c 'import socket, ssl, sys, time
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[1], sys.argv[2])
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
-print("ready", s.getsockname()[1], flush=True)
-c, _ = s.accept(); t = ctx.wrap_socket(c, server_side=True); d = b""
-while not d.endswith(b"\n"): d += t.recv(100)
-for b in d: t.sendall(bytes([b])); time.sleep(0.02)
-time.sleep(30)' "$T/cert.pem" "$T/key.pem" > "$T/drip.out" &
+/usr/bin/python3 "$(dirname "$0")/tls_peer.py" drip "$T/cert.pem" "$T/key.pem" > "$T/drip.out" &
 STALLER=$!
 await "$T/drip.out" ready
 PORT=$(awk '$1 == "ready" { print $2 }' "$T/drip.out")
