@@ -1582,15 +1582,28 @@ static void log_sink(ccz_log_level level, const char *msg, void *payload)
     pthread_mutex_unlock(&log_mu);
 }
 
+/* The log from level up captured in log_text (empty at first): the level to restore. */
+static ccz_log_level log_capture(ccz_log_level level)
+{
+    ccz_log_level before = ccz_log_get_level();
+    log_text[0] = 0;
+    ccz_log_set_sink(log_sink, NULL);
+    ccz_log_set_level(level);
+    return before;
+}
+
+static void log_release(ccz_log_level before)
+{
+    ccz_log_set_level(before);
+    ccz_log_set_sink(NULL, NULL);
+}
+
 static void test_access_log(void)
 {
     server s;
     http_server_opts o = {0};
     server_start(&s, &o);
-    ccz_log_level before = ccz_log_get_level();
-    log_text[0] = 0;
-    ccz_log_set_sink(log_sink, NULL);
-    ccz_log_set_level(CCZ_LOG_INFO);
+    ccz_log_level before = log_capture(CCZ_LOG_INFO);
     char buf[4096], req[512], path[301];
     memset(path, 'p', sizeof path - 1);
     path[sizeof path - 1] = 0;
@@ -1605,8 +1618,7 @@ static void test_access_log(void)
     CHECK(strncmp(buf, "HTTP/1.1 200 ", 13) == 0);
     client_close(&h);
     server_stop(&s); /* the loop has logged all it will */
-    ccz_log_set_level(before);
-    ccz_log_set_sink(NULL, NULL);
+    log_release(before);
     pthread_mutex_lock(&log_mu);
     /* a long path is cut, and says so; a short one is whole; no query either way */
     CHECK_CONTAINS(log_text, "\"GET /items/pppppppppp");
@@ -1810,10 +1822,7 @@ static void test_out_of_descriptors(void)
     server s;
     http_server_opts o = {0};
     server_start(&s, &o);
-    ccz_log_level before = ccz_log_get_level();
-    log_text[0] = 0;
-    ccz_log_set_sink(log_sink, NULL);
-    ccz_log_set_level(CCZ_LOG_WARN);
+    ccz_log_level before = log_capture(CCZ_LOG_WARN);
     /* a limit of 256 (the descriptors already open stay), every free one taken, then four given
      * back to four clients' sockets: each connects, and the server has none to accept it with */
     struct rlimit was, low;
@@ -1856,8 +1865,7 @@ static void test_out_of_descriptors(void)
         client_close(&c);
     }
     server_stop(&s);
-    ccz_log_set_level(before);
-    ccz_log_set_sink(NULL, NULL);
+    log_release(before);
     pthread_mutex_lock(&log_mu);
     CHECK_CONTAINS(log_text,
                    "test: cannot accept connections: Too many open files (0 open, at most ");
