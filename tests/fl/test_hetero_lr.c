@@ -250,18 +250,26 @@ static void test_steps(void)
     ccz_ml_dataset_free(&host);
 }
 
+/* A host of four rows and two features, {0.5, -1}, {2, 0.25}, {-0.5, 1}, {0, 3} (column means
+ * 0.5 and 0.8125), under a fresh 1024-bit key (*key, the caller's to free). */
+static ccz_fl_vlr_party *small_host(ccz_paillier_key **key, const ccz_fl_vlr_opts *o)
+{
+    double x[8] = {0.5, -1, 2, 0.25, -0.5, 1, 0, 3}; /* copied by the party */
+    ccz_ml_dataset d = {4, 2, x, NULL, NULL};
+    ccz_fl_vlr_party *h = NULL;
+    CHECK_OK(ccz_paillier_keygen(key, 1024));
+    CHECK_OK(ccz_fl_vlr_party_new(&h, ccz_paillier_key_pub(*key), &d, o));
+    return h;
+}
+
 /* The unmasked gradient's plausibility bound, 2 S + 64 bits of either sign: at it, taken; one bit
  * over, refused. (Residuals of zero: the gradient is 0, the unmasked value what is added.) */
 static void test_gradient_bound(void)
 {
     ccz_paillier_key *key = NULL;
-    CHECK_OK(ccz_paillier_keygen(&key, 1024));
-    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
-    double x[8] = {0.5, -1, 2, 0.25, -0.5, 1, 0, 3};
-    ccz_ml_dataset d = {4, 2, x, NULL, NULL};
     ccz_fl_vlr_opts o = CCZ_FL_VLR_OPTS_INIT;
-    ccz_fl_vlr_party *h = NULL;
-    CHECK_OK(ccz_fl_vlr_party_new(&h, pk, &d, &o));
+    ccz_fl_vlr_party *h = small_host(&key, &o);
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
     mpz_t *res = mpzs(4), *m = mpzs(2), *p = mpzs(2), zero, big, n;
     mpz_inits(zero, big, n, NULL);
     ccz_paillier_pub_n(n, pk);
@@ -309,14 +317,10 @@ static void test_gradient_bound(void)
 static void test_negative_momentum_plain_sgd(void)
 {
     ccz_paillier_key *key = NULL;
-    CHECK_OK(ccz_paillier_keygen(&key, 1024));
-    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
-    double x[8] = {0.5, -1, 2, 0.25, -0.5, 1, 0, 3};
-    ccz_ml_dataset d = {4, 2, x, NULL, NULL};
     ccz_fl_vlr_opts o = CCZ_FL_VLR_OPTS_INIT;
     o.momentum = -0.5;
-    ccz_fl_vlr_party *h = NULL;
-    CHECK_OK(ccz_fl_vlr_party_new(&h, pk, &d, &o));
+    ccz_fl_vlr_party *h = small_host(&key, &o);
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
     mpz_t *res = mpzs(4), *m = mpzs(2), one;
     mpz_init_set_ui(one, 1);
     mpz_mul_2exp(one, one, CCZ_FL_VLR_SCALE_BITS + 2);
