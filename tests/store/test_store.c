@@ -7,7 +7,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -734,6 +736,10 @@ static void test_add_first_wins(void)
     CHECK_STR((const char *)b.ptr, "c");
     CHECK_STATUS(store_kv_add(s, "", "k", "v", 1, 0), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(store_kv_add(s, "ns", "k", NULL, 1, 0), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_OK(store_kv_add(s, "ns", "empty", NULL, 0, 0)); /* an empty value is a value */
+    ccz_buf_reset(&b);
+    CHECK_OK(store_kv_get(s, &b, "ns", "empty"));
+    CHECK_INT(b.len, 0);
     CHECK_STATUS(store_kv_add(s, "ns", "k", "v", 1, -1), CCZ_ERR_INVALID_ARGUMENT);
     store_set_clock(s, NULL, NULL);
     ccz_buf_free(&b);
@@ -953,6 +959,10 @@ static void test_exec_rejects(void)
     CHECK_CONTAINS(ccz_error_detail(), "store: no SQL statement in \"\"");
     CHECK_STATUS(store_exec(s, NULL, "SELECT ?", NULL, 1, NULL, NULL), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "store_exec: NULL argument");
+    CHECK_STATUS(store_tx(s, NULL, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "store_tx: NULL argument");
+    CHECK_STATUS(store_schema_version(s, NULL), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "store_schema_version: NULL argument");
     CHECK_STATUS(store_exec(s, NULL, "SELECT ?", STORE_PARAMS(STORE_BLOB(NULL, 3)), NULL, NULL),
                  CCZ_ERR_INVALID_ARGUMENT);
     /* a blob over the backend's limit (SQLite's 1e9 bytes, PostgreSQL's 1 GiB) is refused
@@ -1592,6 +1602,44 @@ static void test_sqlite_out_of_memory(void)
     CHECK_INT(sqlite3_config(SQLITE_CONFIG_MALLOC, &real_mem), SQLITE_OK);
 }
 
+/* A take that fails after it appended the value (the disk full as its deletion commits: the
+ * WAL may not grow) leaves the caller's buffer as it was: its old length and bytes, its
+ * terminating NUL, and the value's bytes past the old end wiped; the value stays stored. */
+static void test_failed_take_leaves_buffer(void)
+{
+    if (sqlite_only())
+        return;
+    const char *path = db_path("full.db");
+    store *s = NULL;
+    CHECK_OK(store_open(&s, path, NULL, 0));
+    CHECK_OK(store_kv_put(s, "ns", "k", "SECRET-VALUE-16B", 16, 0));
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append(&b, "old", 3));
+    CHECK_OK(ccz_buf_reserve(&b, 64)); /* no reallocation: the bytes past the end stay put */
+    memset(b.ptr + b.len, 0, 64);
+    struct rlimit old_limit, full = {1, 1};
+    CHECK_INT(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    full.rlim_max = old_limit.rlim_max;
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    CHECK_INT(setrlimit(RLIMIT_FSIZE, &full), 0);
+    ccz_log_set_level(CCZ_LOG_OFF);
+    ccz_status st = store_kv_take(s, &b, "ns", "k");
+    ccz_log_set_level(CCZ_LOG_WARN);
+    CHECK_INT(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    signal(SIGXFSZ, old_handler);
+    CHECK_STATUS(st, CCZ_ERR_IO);
+    CHECK_CONTAINS(ccz_error_detail(), "disk I/O error");
+    CHECK_INT(b.len, 3);
+    CHECK(memcmp(b.ptr, "old", 4) == 0); /* the NUL too */
+    static const uint8_t zero[16];
+    CHECK(memcmp(b.ptr + 3, zero, sizeof zero) == 0);
+    ccz_buf_reset(&b);
+    CHECK_OK(store_kv_get(s, &b, "ns", "k"));
+    CHECK_INT(b.len, 16);
+    ccz_buf_free(&b);
+    store_close(s);
+}
+
 /* ---- PostgreSQL only -------------------------------------------------------------------------*/
 
 static bool pg_only(void)
@@ -2065,8 +2113,8 @@ TEST_MAIN(T(test_migrations_applied_once), T(test_failed_migration_rolls_back),
           T(test_injection_shaped_key), T(test_transactions), T(test_tx_ended_by_database),
           T(test_threads_share_a_handle), T(test_locked_is_unavailable), T(test_two_handles),
           T(test_durability_settings), T(test_file_mode), T(test_sqlite_hardening),
-          T(test_sqlite_out_of_memory), T(test_pg_unreachable), T(test_pg_connect_timeout),
-          T(test_pg_connect_timeout_default), T(test_pg_redact), T(test_pg_replicas),
-          T(test_pg_replicas_migrate_at_once), T(test_pg_nul_bytes),
+          T(test_sqlite_out_of_memory), T(test_failed_take_leaves_buffer), T(test_pg_unreachable),
+          T(test_pg_connect_timeout), T(test_pg_connect_timeout_default), T(test_pg_redact),
+          T(test_pg_replicas), T(test_pg_replicas_migrate_at_once), T(test_pg_nul_bytes),
           T(test_pg_rollback_leaves_nothing), T(test_pg_wrong_password), T(test_pg_reconnect),
           T(test_pg_settings), T(test_pg_sqlstates))

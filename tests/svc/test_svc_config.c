@@ -77,6 +77,7 @@ static void defaults(void)
     for (size_t i = 0; i < n; i++)
         has_rate |= strcmp(o[i].name, "rate") == 0;
     CHECK(has_rate);
+    CHECK_STR(o[n - 1].name, svc_kms.opts[svc_kms.n_opts - 1].name); /* all of them */
 
     CHECK_STATUS(ccz_svc_config_new(&c, "nope"), CCZ_ERR_NOT_FOUND);
     CHECK_CONTAINS(ccz_error_detail(), "no service named 'nope' (there are: attestation, kms)");
