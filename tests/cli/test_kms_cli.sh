@@ -203,6 +203,16 @@ wait "$FLOOD" 2>/dev/null
 run 0 curl -sS --cacert "$CA" "$URL/metrics"
 contains "$out" "ccz_kms_requests_total"
 contains "$out" "ccz_kms_enrolled_total"
+# a body with a key twice is not JSON to the KMS (which of the two would the signature cover?);
+# an empty body is an empty envelope, its fields missing
+run 0 curl -sS --cacert "$CA" -H 'Content-Type: application/json' \
+    --data '{"appid":"a","appid":"b","timestamp":"1","sign":"s"}' "$URL/ehsm?Action=ListKey"
+jqis .code 400
+jqis .message "Invalid JSON"
+run 0 curl -sS --cacert "$CA" -H 'Content-Type: application/json' --data '' \
+    "$URL/ehsm?Action=ListKey"
+jqis .code 400
+jqis .message "Missing required parameters"
 grep -qF "$ADMIN" "$T/main.log" && fail "the admin token is in the log"
 grep -qF "$APIKEY" "$T/main.log" && fail "an apikey is in the log"
 
@@ -563,6 +573,17 @@ done
 run 0 "$CCZ" kms call "$L" ListKey --appid "$LAPP2" --apikey "$LKEY2" --cacert "$CA"
 sleep 1.2 # a token back
 run 0 "$CCZ" kms call "$L" ListKey --appid "$LAPP" --apikey "$LKEY" --cacert "$CA"
+# its metrics count each request once: ten calls, the 429s refused and rate-limited, two enrolled
+metric() { # NAME VALUE: the last /metrics fetched has the line "NAME VALUE"
+    printf '%s\n' "$out" | grep -qx "$1 $2" ||
+        fail "metrics: want '$1 $2' in: $(printf '%s' "$out" | grep "^$1 ")"
+}
+run 0 curl -sS --cacert "$CA" "https://$L/metrics"
+metric ccz_kms_requests_total 10
+metric ccz_kms_served_total $((passed + 2))
+metric ccz_kms_refused_total "$limited"
+metric ccz_kms_rate_limited_total "$limited"
+metric ccz_kms_enrolled_total 2
 stop limited
 # the replay window full (--replay-max 1): 503, not taken for a replay. --burst 0 is taken as 1
 # (the first call passes)
@@ -575,6 +596,12 @@ run 0 "$CCZ" kms call "$S" ListKey --appid "$SAPP" --apikey "$SKEY" --cacert "$C
 run 1 "$CCZ" kms call "$S" ListKey --appid "$SAPP" --apikey "$SKEY" --cacert "$CA"
 jqis .code 503
 jqis .message "the replay window is full: try again later"
+run 0 curl -sS --cacert "$CA" "https://$S/metrics"
+metric ccz_kms_requests_total 2
+metric ccz_kms_served_total 1
+metric ccz_kms_refused_total 1
+metric ccz_kms_rate_limited_total 0
+metric ccz_kms_replay_window 1
 stop small
 
 # usage errors

@@ -258,6 +258,26 @@ static void test_request_sign(void)
     CHECK(memcmp(mac, want, 32) == 0);
 }
 
+/* kms_b64_fixed writes the base64 and its NUL: 32 bytes take 44 characters and 45 bytes of room,
+ * and 44 is refused before anything is written past it. */
+static void test_b64_fixed(void)
+{
+    uint8_t in[32];
+    for (size_t i = 0; i < sizeof in; i++)
+        in[i] = (uint8_t)(0xf0 + i);
+    char out[48];
+    memset(out, 'Z', sizeof out);
+    CHECK_STATUS(kms_b64_fixed(out, 44, CCZ_SPAN(in, sizeof in)), CCZ_ERR_TOO_LARGE);
+    CHECK(out[43] == 'Z' && out[44] == 'Z');
+    CHECK_OK(kms_b64_fixed(out, 45, CCZ_SPAN(in, sizeof in)));
+    CHECK_STR(out, "8PHy8/T19vf4+fr7/P3+/wABAgMEBQYHCAkKCwwNDg8=");
+    CHECK(out[45] == 'Z');
+    /* 1 byte: 4 characters and the NUL */
+    CHECK_STATUS(kms_b64_fixed(out, 4, CCZ_SPAN(in, 1)), CCZ_ERR_TOO_LARGE);
+    CHECK_OK(kms_b64_fixed(out, 5, CCZ_SPAN(in, 1)));
+    CHECK_STR(out, "8A==");
+}
+
 /* ---- the replay window ---------------------------------------------------------------------*/
 
 #define T0 1735689600000LL /* a whole second */
@@ -399,6 +419,37 @@ static void test_replay_skewed_clock(void)
     kms_replay_free(r);
 }
 
+/* The heap of expiry times keeps its order through a pop: stamped 1, 4, 2, 5, 6, 3 seconds
+ * after T0, the entry of 1 s leaves first and the one of 3 s moves up from the end; the sift-down
+ * must swap it with the smaller child (2 s, on the right), or the entry of 2 s stays under a
+ * root that has not expired and outlives its window, holding a place in a full table. */
+static void test_replay_heap_order(void)
+{
+    kms_replay *r;
+    CHECK_OK(kms_replay_new(&r, 8));
+    static const int secs[] = {1, 4, 2, 5, 6, 3};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(secs); i++) {
+        char nonce[8];
+        snprintf(nonce, sizeof nonce, "h%d", secs[i]);
+        CHECK_OK(kms_replay_check(r, "app", nonce, ts_of(T0 + secs[i] * 1000), T0));
+    }
+    CHECK_INT(kms_replay_size(r), 6);
+    /* an entry stamped k seconds after T0 leaves at T0 + k s + the window + 2 s */
+    int64_t now = T0 + 1000 + WINDOW + 2000;
+    CHECK_OK(kms_replay_check(r, "app", "x1", ts_of(now), now));
+    CHECK_INT(kms_replay_size(r), 6); /* 1 s left, x1 came */
+    now = T0 + 2000 + WINDOW + 2000;
+    CHECK_OK(kms_replay_check(r, "app", "x2", ts_of(now), now));
+    CHECK_INT(kms_replay_size(r), 6); /* 2 s left, x2 came */
+    now = T0 + 3000 + WINDOW + 2000;
+    CHECK_OK(kms_replay_check(r, "app", "x3", ts_of(now), now));
+    CHECK_INT(kms_replay_size(r), 6); /* 3 s left, x3 came */
+    CHECK_STATUS(kms_replay_check(r, "app", "h4", ts_of(T0 + 4000), now), CCZ_ERR_EXISTS);
+    CHECK_STATUS(kms_replay_check(r, "app", "x1", ts_of(T0 + 1000 + WINDOW + 2000), now),
+                 CCZ_ERR_EXISTS);
+    kms_replay_free(r);
+}
+
 /* A model of the window: every triple accepted, with its timestamp. */
 typedef struct {
     unsigned id;
@@ -490,5 +541,6 @@ static void test_replay_churn(void)
 }
 
 TEST_MAIN(T(test_worked_examples), T(test_loose_equality_and_nesting), T(test_nesting_depth),
-          T(test_js_numbers), T(test_request_sign), T(test_replay_basic), T(test_replay_full),
-          T(test_replay_skewed_clock), T(test_replay_churn))
+          T(test_js_numbers), T(test_request_sign), T(test_b64_fixed), T(test_replay_basic),
+          T(test_replay_full), T(test_replay_skewed_clock), T(test_replay_heap_order),
+          T(test_replay_churn))
