@@ -433,6 +433,41 @@ static void test_contexts(void)
     CHECK_STR(ccz_error_detail(), "unknown preset 7");
 }
 
+/* The context checks' bounds, taken: a model prime of 21 bits (2^20 and more: the weights' 20
+ * bits) and a first prime exactly 4 bits above the scale (the scale q0 / 16; primes 1 and 2 at
+ * 48 bits, above it, so the result's scale is below the scale); the model prime's 20 bits
+ * (below 2^20) and a scale a little above q0 / 16 refused; the accuracy of no samples is 0. */
+static void test_context_bounds(void)
+{
+    ccz_he_lr_data none = {0, 0, NULL, NULL};
+    CHECK(ccz_he_lr_accuracy(NULL, &none) == 0); /* no samples: no accuracy */
+    ccz_lattice_params p;
+    ccz_lattice_context *ctx = NULL;
+    CHECK_OK(ccz_he_lr_params(&p, CCZ_HE_LR_SECURE));
+    p.coeff_bits[3] = 21;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_he_lr_check_context(ctx));
+    ccz_lattice_context_free(ctx);
+    p.coeff_bits[3] = 20;
+    expect_context_error(
+        &p, "prime 3 (the model's) has 20 bits: the weights need 21 (a prime of 2^20 or more)");
+    CHECK_OK(ccz_he_lr_params(&p, CCZ_HE_LR_SECURE));
+    p.coeff_bits[0] = 51;
+    p.coeff_bits[1] = p.coeff_bits[2] = 48;
+    p.no_security_check = true;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    unsigned count;
+    uint64_t q0 = ccz_lattice_context_primes(&count, ctx)[0];
+    ccz_lattice_context_free(ctx);
+    p.scale = (double)q0 / 16;
+    CHECK(log2((double)q0) - log2(p.scale) == 4);
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_he_lr_check_context(ctx));
+    ccz_lattice_context_free(ctx);
+    p.scale = (double)q0 / 16 * 1.0001; /* 4 - 1.4e-4 bits below the first prime */
+    expect_context_error(&p, "the first prime (51 bits) must exceed the scale");
+}
+
 static void test_refused(void)
 {
     ccz_he_lr_model m;
@@ -509,6 +544,15 @@ static void test_refused(void)
     CHECK_STATUS(ccz_he_lr_eval(out, k.ctx, k.rk, k.pk, &m, x, d.features, 1),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "ciphertext 9 is at scale 2^40.00, the parameters' is 2^45");
+    /* a scale 1% off the parameters' (2^45.01): refused too, not only whole bits off */
+    CHECK_OK(ccz_lattice_ckks_encode_real(pt, k.ctx, v, 4, 0x1p45 * 1.01, 4));
+    CHECK_OK(ccz_lattice_encrypt(ct, k.ctx, k.pk, pt));
+    ccz_buf_reset(&one);
+    CHECK_OK(ccz_lattice_ciphertext_save(&one, ct));
+    x[9] = ccz_buf_span(&one);
+    CHECK_STATUS(ccz_he_lr_eval(out, k.ctx, k.rk, k.pk, &m, x, d.features, 1),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "ciphertext 9 is at scale 2^45.01, the parameters' is 2^45");
     CHECK_OK(ccz_lattice_ckks_encode_real(pt, k.ctx, v, 4, 0x1p45, 4));
     CHECK_OK(ccz_lattice_encrypt(ct, k.ctx, k.pk, pt));
     CHECK_OK(ccz_lattice_mul(ct, k.ctx, ct, ct, NULL)); /* three components */
@@ -634,4 +678,4 @@ static void test_edges(void)
 }
 
 TEST_MAIN(T(test_files), T(test_cleartext), T(test_he_secure), T(test_he_toolkit), T(test_contexts),
-          T(test_refused), T(test_result_scale), T(test_edges))
+          T(test_context_bounds), T(test_refused), T(test_result_scale), T(test_edges))

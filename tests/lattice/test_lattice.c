@@ -267,6 +267,82 @@ static void test_params(void)
     ccz_lattice_context_free(ctx);
 }
 
+/* The parameter checks' other bounds, taken: a 14-bit prime (12289, the only one that is 1 mod
+ * 2048), the CKKS scale 2, the plain modulus 2; each preset's chain, prime by prime count and
+ * bit total; a prime t that is 1 mod N but not 1 mod 2N (12289 at N = 4096) has coefficient
+ * encoding only; the primes without their count; a BFV chain whose products would need more
+ * than MAXP primes in the auxiliary base (33 here) is refused, not written past. */
+static void test_params_bounds(void)
+{
+    static const unsigned bfv_n[] = {3, 5, 9, 16}, bfv_bits[] = {109, 218, 438, 881};
+    static const unsigned ckks_n[] = {4, 4, 8, 17}, ckks_bits[] = {108, 200, 420, 870};
+    static const double ckks_scale[] = {0x1p24, 0x1p40, 0x1p50, 0x1p50};
+    ccz_lattice_params p;
+    for (unsigned l = 12; l <= 15; l++)
+        for (int s = CCZ_LATTICE_BFV; s <= CCZ_LATTICE_CKKS; s++) {
+            CHECK_OK(ccz_lattice_preset(&p, (ccz_lattice_scheme)s, l));
+            unsigned total = 0;
+            for (unsigned i = 0; i < p.n_primes; i++)
+                total += p.coeff_bits[i];
+            bool bfv = s == CCZ_LATTICE_BFV;
+            CHECK_INT(p.n_primes, bfv ? bfv_n[l - 12] : ckks_n[l - 12]);
+            CHECK_INT(total, bfv ? bfv_bits[l - 12] : ckks_bits[l - 12]);
+            CHECK_INT(p.coeff_bits[p.n_primes], 0);
+            if (!bfv)
+                CHECK(p.scale == ckks_scale[l - 12]);
+        }
+    ccz_lattice_context *ctx = NULL;
+    /* a 14-bit prime and the scale 2 */
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_CKKS, 12));
+    p.log_n = 10;
+    p.n_primes = 2;
+    p.coeff_bits[0] = 14;
+    p.coeff_bits[1] = 20;
+    p.scale = 2;
+    p.no_security_check = true;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    /* the primes without their count */
+    CHECK(ctx && ccz_lattice_context_primes(NULL, ctx) == ctx->primes);
+    CHECK_INT(ctx ? ctx->primes[0] : 0, 12289);
+    ccz_lattice_context_free(ctx);
+    ctx = NULL;
+    /* the plain modulus 2: coefficients only */
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+    p.plain_modulus = 2;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    ccz_lattice_plaintext *pt;
+    uint64_t v[2] = {1, 1};
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, ctx));
+    CHECK_STATUS(ccz_lattice_bfv_encode(pt, ctx, v, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "plain modulus 2 cannot batch");
+    CHECK_OK(ccz_lattice_bfv_encode_coeffs(pt, ctx, v, 2));
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_context_free(ctx);
+    ctx = NULL;
+    /* 12289 = 3 x 4096 + 1, a prime: not 1 mod 8192, so no batching at N = 4096 */
+    p.plain_modulus = 12289;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, ctx));
+    CHECK_STATUS(ccz_lattice_bfv_encode(pt, ctx, v, 2), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "plain modulus 12289 cannot batch");
+    CHECK_OK(ccz_lattice_bfv_encode_coeffs(pt, ctx, v, 2));
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_context_free(ctx);
+    ctx = NULL;
+    /* MAXP primes, the first 25 of 61 bits and the 26th of 50: at level 26 the products need
+     * 1575 + 10 + 20 + 6 bits, (1611 + 48) / 49 = 33 primes above 2^49 at most */
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
+    p.log_n = 10;
+    p.n_primes = MAXP;
+    for (unsigned i = 0; i < MAXP; i++)
+        p.coeff_bits[i] = i == 25 ? 50 : 61;
+    p.no_security_check = true;
+    CHECK(64 - __builtin_clzll(p.plain_modulus) == 20);
+    CHECK_STATUS(ccz_lattice_context_new(&ctx, &p), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "the modulus is too large for BFV products");
+    CHECK(ctx == NULL);
+}
+
 /* A kit with the rotations these tests make: 1, -1 and 5, and the row swap. */
 static void kit_new(lattice_kit *k, ccz_lattice_scheme s, unsigned log_n)
 {
@@ -1946,9 +2022,9 @@ static void test_bfv_decrypt_carry(void)
     ccz_lattice_context_free(ctx);
 }
 
-TEST_MAIN(T(test_params), T(test_bfv_coeffs), T(test_serialization), T(test_serialization_fields),
-          T(test_bfv_level_below_t), T(test_bfv), T(test_ckks), T(test_encrypt_noise),
-          T(test_ckks_chain), T(test_bfv_wide_primes), T(test_ckks_refusals),
+TEST_MAIN(T(test_params), T(test_params_bounds), T(test_bfv_coeffs), T(test_serialization),
+          T(test_serialization_fields), T(test_bfv_level_below_t), T(test_bfv), T(test_ckks),
+          T(test_encrypt_noise), T(test_ckks_chain), T(test_bfv_wide_primes), T(test_ckks_refusals),
           T(test_bfv_plain_centred), T(test_bfv_encode_reuse), T(test_bfv_prime_shapes),
           T(test_bfv_decrypt_carry), T(test_kswitch_mod_down_rounding),
           T(test_bfv_decrypt_rounds_half), T(test_ckks_precision_bits))

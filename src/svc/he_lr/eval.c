@@ -78,7 +78,8 @@ ccz_status ccz_he_lr_check_context(const ccz_lattice_context *ctx)
                "first prime (%.0f bits) must exceed it by 4 bits to hold the probabilities",
                r, ceil(bits(q[0])));
     CCZ_ENSURE(bits(q[CCZ_HE_LR_LEVEL - 1]) >= 20, CCZ_ERR_INVALID_ARGUMENT,
-               "prime %d (the model's) has %.0f bits: the weights need at least 20",
+               "prime %d (the model's) has %.0f bits: the weights need 21 (a prime of 2^20 "
+               "or more)",
                CCZ_HE_LR_LEVEL - 1, ceil(bits(q[CCZ_HE_LR_LEVEL - 1])));
     return CCZ_OK;
 }
