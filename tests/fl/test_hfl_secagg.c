@@ -51,8 +51,9 @@ static void on_masked(const char *name, const uint8_t *words, size_t dim, void *
     }
 }
 
-static FILE *service_log;       /* the service's log, when a test reads it (else stderr) */
-static unsigned service_rounds; /* the training's rounds (0: 1) */
+static FILE *service_log;         /* the service's log, when a test reads it (else stderr) */
+static unsigned service_rounds;   /* the training's rounds (0: 1) */
+static unsigned service_per_peer; /* the server's connections from one address (0: its default) */
 
 static void server_start_gather(server *s, bool secure, ccz_hfl_strategy_kind strategy,
                                 unsigned min, unsigned timeout_ms, unsigned gather_ms)
@@ -71,6 +72,7 @@ static void server_start_gather(server *s, bool secure, ccz_hfl_strategy_kind st
     o.log = service_log ? service_log : stderr;
     o.secure_agg = secure;
     o.on_masked = on_masked;
+    s->h.max_per_peer = service_per_peer;
     hfl_test_server_start(&s->h, &o, DIM);
 }
 
@@ -972,9 +974,10 @@ static void unmask_deadline(void)
 enum { U_TWICE, U_SECOND, U_LATE, U_SILENT, U_N };
 
 /* A member of after_unmask: three advertise their keys (the threshold is 2), share and upload;
- * the first (which joined and left before) gives its unmask shares twice, the second then
- * completes the sum, the third asks to unmask after that, for round 2 and then round 1; the
- * fourth, in the round without keys, asks to unmask at the end too. */
+ * the first (which joined and left before) gives its unmask shares twice, the second sends its
+ * masked update again (out of turn: the round is at Unmask) and then completes the sum, the
+ * third asks to unmask after that, for round 2 and then round 1; the fourth, in the round without
+ * keys, asks to unmask at the end too. */
 static void *after_member_run(void *arg)
 {
     member *m = arg;
@@ -1022,8 +1025,10 @@ static void *after_member_run(void *arg)
         send_unmask(m, ch, m->survivors, m->dropped, 32, 32);
         send_unmask(m, ch, m->survivors, m->dropped, 32, 32);
     } else if (m->role == U_SECOND) {
-        if (sa_phase_wait(3))
+        if (sa_phase_wait(3)) { /* its upload again, while the round waits for unmask shares */
+            sa_call(m, ch, "PushMasked", &mu.base, &cczfl__unmask_plan__descriptor, NULL);
             send_unmask(m, ch, m->survivors, m->dropped, 32, 32);
+        }
     } else if (sa_phase_wait(4)) {
         Cczfl__UnmaskShares us = CCZFL__UNMASK_SHARES__INIT;
         us.round = 2;
@@ -1062,8 +1067,10 @@ static void after_unmask(void)
     CHECK_INT(ms[U_TWICE].codes[3], 0);
     CHECK_INT(ms[U_TWICE].codes[4], CCZ_RPC_FAILED_PRECONDITION);
     CHECK_STR(ms[U_TWICE].msgs[4], "Unmask: shares given already");
-    CHECK_INT(ms[U_SECOND].n, 4);
-    CHECK_INT(ms[U_SECOND].codes[3], 0);
+    CHECK_INT(ms[U_SECOND].n, 5);
+    CHECK_INT(ms[U_SECOND].codes[3], CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(ms[U_SECOND].msgs[3], "PushMasked for round 1 out of turn (the round is at Unmask)");
+    CHECK_INT(ms[U_SECOND].codes[4], 0);
     CHECK_INT(ms[U_LATE].n, 5);
     CHECK_INT(ms[U_LATE].codes[3], CCZ_RPC_FAILED_PRECONDITION);
     CHECK_STR(ms[U_LATE].msgs[3], "Unmask for round 2: no secure round of that number is open");
@@ -1137,6 +1144,39 @@ static void lone_advertiser(void)
     ccz_rpc_server_free(rpc);
 }
 
+/* A round of 255 members, the most GF(2^8) shares serve, opens: the one that advertises its keys
+ * is held to the keys' deadline and told the round of one it would be, not that no round is
+ * open (the others take the model and go). */
+static void round_of_255_opens(void)
+{
+    static server s;
+    static member ms[255];
+    static pthread_t t[255];
+    test_memlog log;
+    service_per_peer = 256; /* all on loopback, each with GetModel held */
+    server_start_logged(&s, 255, 1000, &log);
+    service_per_peer = 0;
+    memset(ms, 0, sizeof ms);
+    for (unsigned i = 0; i < 255; i++) {
+        ms[i].srv = &s;
+        ms[i].role = i ? R_SILENT : R_KEYS_ONLY;
+        ms[i].id = i;
+        test_thread(&t[i], member_run, &ms[i]);
+    }
+    for (unsigned i = 0; i < 255; i++)
+        pthread_join(t[i], NULL);
+    server_stop(&s);
+    char *said = test_memlog_close(&log);
+    CHECK_CONTAINS(said, "round 1/1: open with 255 clients");
+    CHECK(!strstr(said, "secure aggregation takes"));
+    CHECK_INT(ms[0].n, 1);
+    CHECK_INT(ms[0].codes[0], CCZ_RPC_ABORTED);
+    CHECK_STR(ms[0].msgs[0],
+              "1 participant advertised its keys: its update alone would be the sum");
+    CHECK_INT(s.h.n_rounds, 0);
+    free(said);
+}
+
 /* A member that advertises its keys and goes before sharing (four in the round, threshold 3):
  * at the shares' deadline the three clients hear only each other's shares, none in its place,
  * and the round completes with their mean, the member dropped. */
@@ -1176,4 +1216,4 @@ TEST_MAIN(T(secure_mean_equals_fedavg), T(plain_and_fedadam_agree), T(dropped_cl
           T(hostile_members), T(unmask_by_non_survivor), T(too_few_survivors), T(out_of_turn),
           T(members_checked_at_each_phase), T(too_few_sharers), T(unmask_deadline),
           T(lone_advertiser), T(after_unmask), T(no_advertiser), T(second_round_agrees),
-          T(secure_client_cap), T(keys_only_member))
+          T(secure_client_cap), T(keys_only_member), T(round_of_255_opens))

@@ -25,6 +25,7 @@ void hfl_test_server_start(hfl_test_server *s, ccz_hfl_service_opts *o, size_t d
     s->n_rounds = 0;
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
     so.max_message = ccz_hfl_max_message(dim);
+    so.max_per_peer = s->max_per_peer;
     CHECK_OK(ccz_rpc_server_new(&s->rpc, &so));
     o->on_round = on_round;
     o->on_over = on_over;

@@ -17,6 +17,7 @@ typedef struct {
     char target[64]; /* 127.0.0.1:PORT */
     ccz_hfl_round rounds[HFL_TEST_ROUNDS];
     unsigned n_rounds;
+    unsigned max_per_peer; /* the RPC server's connections from one address (0: its default) */
 } hfl_test_server;
 
 /* Starts the service with o, whose on_round, on_over and payload are the server's (a test that
