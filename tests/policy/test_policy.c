@@ -393,6 +393,11 @@ static void test_dynamic_config_tdx(void)
     expect(p, &t, false, "measurement_not_accepted");
     ccz_claims g = sgx_claims();
     expect(p, &g, false, "tee_not_accepted");
+    /* the list is for the tdx TEE alone: a TD behind Azure's vTPM that matches it is refused */
+    t.tdx.rtmr[0][0] = 0xbb;
+    t.tee = CCZ_TEE_AZ_TDX_VTPM;
+    expect(p, &t, false, "tee_not_accepted");
+    t.tee = CCZ_TEE_TDX;
     ccz_policy_free(p);
 
     /* both lists in one document: each list's switches ask for its own fields only (an SGX
@@ -832,6 +837,7 @@ static void test_bad_documents(void)
                 "000000000000000\"}]}",
                 "is not hex");
     parse_fails("{\"sgx\": [{\"isv_svn\": 1, \"isv_svn_min\": 1}]}", "not both");
+    parse_fails("{\"sgx\": [{\"isv_svn_min\": 1, \"isv_svn\": 1}]}", "not both");
     parse_fails("{\"sgx\": [{\"colour\": 1}]}", "sgx[0].colour: unknown key");
     parse_fails("{\"snp\": [{\"guest_svn_min\": -1}]}", "-1 is outside 0..4294967295");
     parse_fails("{\"tdx\": [{\"rtmr4\": \"\"}]}", "tdx[0].rtmr4: unknown key");
@@ -949,6 +955,21 @@ static void test_load_file(void)
     CHECK_CONTAINS(ccz_error_detail(), path);
     CHECK_CONTAINS(ccz_error_detail(), "allow_sim: must be true or false");
     CHECK_STATUS(ccz_policy_load_file(&p, "/nonexistent/policy.json"), CCZ_ERR_NOT_FOUND);
+    /* a file is read up to CCZ_POLICY_MAX_BYTES and no further: one byte more is refused as
+     * the file is read, not after all of it is in memory */
+    size_t max = CCZ_POLICY_MAX_BYTES;
+    char *doc = malloc(max + 1);
+    CHECK(doc != NULL);
+    memset(doc, ' ', max + 1);
+    memcpy(doc, "{}", 2);
+    CHECK_OK(ccz_file_write(path, CCZ_SPAN(doc, max), 0644));
+    CHECK_OK(ccz_policy_load_file(&p, path));
+    ccz_policy_free(p);
+    CHECK_OK(ccz_file_write(path, CCZ_SPAN(doc, max + 1), 0644));
+    CHECK_STATUS(ccz_policy_load_file(&p, path), CCZ_ERR_TOO_LARGE);
+    CHECK(p == NULL);
+    CHECK_CONTAINS(ccz_error_detail(), "is larger than the 1048576-byte limit");
+    free(doc);
 }
 
 /* ---- values at and past their bounds -------------------------------------------------------*/
@@ -1078,6 +1099,16 @@ static void test_event_rules(void)
         snprintf(doc, sizeof doc, "{\"eventlog\": [{\"digest\": \"%s\"}]}", digest);
         parse_fails(doc, "eventlog[0].digest: must be hex");
     }
+    /* an index is any 32-bit number */
+    ccz_policy *q = parse("{\"eventlog\": [{\"index\": 4294967295}]}");
+    json_t *k = q ? ccz_policy_to_json(q) : NULL;
+    CHECK_INT(json_integer_value(
+                  json_object_get(json_array_get(json_object_get(k, "eventlog"), 0), "index")),
+              4294967295);
+    json_decref(k);
+    ccz_policy_free(q);
+    parse_fails("{\"eventlog\": [{\"index\": 4294967296}]}",
+                "eventlog[0].index: 4294967296 is outside 0..4294967295");
     /* at most CCZ_POLICY_MAX_ENTRIES rules */
     char *doc = malloc(32 + 13 * (CCZ_POLICY_MAX_ENTRIES + 1));
     strcpy(doc, "{\"eventlog\": [");
@@ -1292,6 +1323,26 @@ static void test_cca_bad_reference_values(void)
     parse_fails("{\"cca\": {\"realm\": [{\"extensible-measurements\": [\"00\", \"00\", \"0z\", "
                 "\"00\"]}]}}",
                 "cca.realm[0].extensible-measurements[2]: not hex");
+    parse_fails("{\"cca\": {\"realm\": [{\"extensible-measurements\": [\"00\", \"00\", \"00\", "
+                "\"0z\"]}]}}",
+                "cca.realm[0].extensible-measurements[3]: not hex");
+    /* a component's measurement and signer id: 1 to 64 bytes each */
+    static const char *const sw_hex[] = {"measurement-value", "signer-id"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(sw_hex); i++)
+        for (size_t n = 64; n <= 65; n++) {
+            snprintf(doc, sizeof doc,
+                     "{\"cca\": {\"platform\": [{\"sw-components\": [{%s\"%s\": \"%s\"}]}]}}",
+                     i ? "\"measurement-value\": \"00\", " : "", sw_hex[i], hexrep(h, "00", n));
+            if (n == 64) {
+                ccz_policy_free(parse(doc));
+            } else {
+                char want[96];
+                snprintf(want, sizeof want,
+                         "cca.platform[0].sw-components[0].%s: must be 1 to 64 bytes of hex",
+                         sw_hex[i]);
+                parse_fails(doc, want);
+            }
+        }
     parse_fails("{\"cca\": {\"platform\": [{\"sw-components\": [{\"component-type\": \"BL\"}]}]}}",
                 "cca.platform[0].sw-components[0]: needs a measurement-value");
     /* at most 32 software components */

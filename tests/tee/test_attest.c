@@ -470,6 +470,21 @@ static void test_snp_configfs(void)
     CHECK_OK(ccz_attest_with_certs(&ev, &certs, a, rd));
     CHECK_INT(ev.len, CCZ_SNP_REPORT_SIZE);
     CHECK_INT(certs.len, 0);
+    /* without a place for certificates the auxblob is not read: one past the 1 MiB limit of a
+     * configfs-tsm blob fails only a request for certificates */
+    size_t big = (1u << 20) + 1;
+    uint8_t *huge = calloc(1, big);
+    CHECK(huge != NULL);
+    put(entry, "auxblob", CCZ_SPAN(huge, big));
+    free(huge);
+    ccz_buf_reset(&ev);
+    CHECK_OK(ccz_attest(&ev, a, rd));
+    CHECK_INT(ev.len, CCZ_SNP_REPORT_SIZE);
+    ccz_buf_reset(&ev);
+    CHECK_STATUS(ccz_attest_with_certs(&ev, &certs, a, rd), CCZ_ERR_TOO_LARGE);
+    CHECK_INT(ev.len, 0);
+    CHECK_INT(certs.len, 0);
+    put(entry, "auxblob", CCZ_SPAN("", 0));
     rd[0] = 8;
     CHECK_STATUS(ccz_attest(&ev, a, rd), CCZ_ERR_REPORT_DATA_MISMATCH);
     put(entry, "outblob", CCZ_SPAN(rep, 100));
