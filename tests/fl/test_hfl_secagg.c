@@ -973,6 +973,38 @@ static void unmask_deadline(void)
 
 enum { U_TWICE, U_SECOND, U_LATE, U_SILENT, U_N };
 
+static bool after_fail_first; /* after_unmask's round opens again after a failed attempt */
+static int after_failed;      /* that attempt failed */
+
+/* The attempt of after_unmask's round that fails: the first member alone advertises its keys
+ * and is told why at their deadline; then each member asks for the model again, and the round
+ * opens again with the four of them. False when a call went otherwise. */
+static bool after_fail(member *m, ccz_rpc_channel *ch)
+{
+    if (m->role == U_TWICE) {
+        uint8_t sk[32], c_pk[32], s_pk[32];
+        CHECK_OK(ccz_secagg_keygen(sk, c_pk));
+        CHECK_OK(ccz_secagg_keygen(sk, s_pk));
+        Cczfl__RoundKeys rk = CCZFL__ROUND_KEYS__INIT;
+        rk.c_pk = (ProtobufCBinaryData){32, c_pk};
+        rk.s_pk = (ProtobufCBinaryData){32, s_pk};
+        bool refused = !member_keys(m, ch, &rk) && m->n == 1 && m->codes[0] == CCZ_RPC_ABORTED;
+        CHECK_STR(m->msgs[0],
+                  "1 participant advertised its keys: its update alone would be the sum");
+        __atomic_store_n(&after_failed, 1, __ATOMIC_SEQ_CST);
+        if (!refused)
+            return false;
+    }
+    for (int i = 0; i < 1500 && !__atomic_load_n(&after_failed, __ATOMIC_SEQ_CST); i++)
+        usleep(10000);
+    Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
+    if (!__atomic_load_n(&after_failed, __ATOMIC_SEQ_CST) ||
+        sa_call(m, ch, "GetModel", &mr.base, &cczfl__model__descriptor, NULL))
+        return false;
+    m->n = 0;
+    return true;
+}
+
 /* A member of after_unmask: three advertise their keys (the threshold is 2), share and upload;
  * the first (which joined and left before) gives its unmask shares twice, the second sends its
  * masked update again (out of turn: the round is at Unmask) and then completes the sum, the
@@ -995,7 +1027,7 @@ static void *after_member_run(void *arg)
         CHECK_INT(sa_call(m, first, "Join", &jr.base, &cczfl__plan__descriptor, NULL), 0);
         ccz_rpc_channel_free(first);
     }
-    if (!member_join(m, ch, "u", 10 * (m->id + 1)))
+    if (!member_join(m, ch, "u", 10 * (m->id + 1)) || (after_fail_first && !after_fail(m, ch)))
         goto out;
     if (m->role == U_SILENT) {
         if (sa_phase_wait(4))
@@ -1048,14 +1080,23 @@ out:
  * refused. The round closes with the three survivors (their losses weighted by their examples,
  * the first's by those of its second Join: it left and rejoined), one keys' deadline after it
  * opened. */
-static void after_unmask(void)
+static void after_unmask_run(bool fail_first)
 {
     static server s;
     static member ms[U_N];
     static const int roles[U_N] = {U_TWICE, U_SECOND, U_LATE, U_SILENT};
-    server_start_gather(&s, true, CCZ_HFL_FEDAVG, U_N, 1000, 300);
+    test_memlog log;
+    after_fail_first = fail_first;
+    after_failed = 0;
+    server_start_logged(&s, U_N, 1000, &log);
     run_members(&s, ms, roles, U_N, after_member_run);
     server_stop(&s);
+    char *said = test_memlog_close(&log);
+    if (fail_first)
+        CHECK_CONTAINS(said, "round 1: secure aggregation failed: 1 participant advertised");
+    else
+        CHECK(!strstr(said, "secure aggregation failed"));
+    free(said);
     for (int i = U_TWICE; i <= U_LATE; i++) {
         CHECK_INT(ms[i].t, 2);
         CHECK_INT(ms[i].survivors, 3);
@@ -1086,6 +1127,19 @@ static void after_unmask(void)
      * soon as every advertiser's are in, not at deadlines of their own */
     fprintf(stderr, "after_unmask: the round took %.2f s\n", s.h.rounds[0].seconds);
     CHECK(s.h.rounds[0].seconds < 1.95); /* a phase closed at a deadline of its own: 2 s or more */
+}
+
+static void after_unmask(void)
+{
+    after_unmask_run(false);
+}
+
+/* The same in a round opened again after a failed attempt (one member alone advertised its
+ * keys): that attempt's reason is gone, so a survivor's late shares are acknowledged there too. */
+static void after_unmask_reopened(void)
+{
+    after_unmask_run(true);
+    after_fail_first = false;
 }
 
 /* Of two members neither advertises its keys: at the keys' deadline the round fails with that
@@ -1215,5 +1269,5 @@ static void keys_only_member(void)
 TEST_MAIN(T(secure_mean_equals_fedavg), T(plain_and_fedadam_agree), T(dropped_clients_recovered),
           T(hostile_members), T(unmask_by_non_survivor), T(too_few_survivors), T(out_of_turn),
           T(members_checked_at_each_phase), T(too_few_sharers), T(unmask_deadline),
-          T(lone_advertiser), T(after_unmask), T(no_advertiser), T(second_round_agrees),
-          T(secure_client_cap), T(keys_only_member), T(round_of_255_opens))
+          T(lone_advertiser), T(after_unmask), T(after_unmask_reopened), T(no_advertiser),
+          T(second_round_agrees), T(secure_client_cap), T(keys_only_member), T(round_of_255_opens))
