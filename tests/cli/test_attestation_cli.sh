@@ -220,6 +220,13 @@ contains "$err" "$T/data4/admin-token: the admin token is shorter than 16 bytes"
 # usage errors
 run 2 timeout 30 "$CCZ" attestation serve --no-such-option 1
 contains "$err" "unknown option '--no-such-option'"
+# --help: an option's help wrapped within 96 columns, continued from column 24
+run 0 timeout 30 "$CCZ" attestation serve --help
+contains "$out" "usage: ccz attestation serve [--config FILE] [options]"
+contains "$out" "  --data-dir DIR       state, keys and tokens (default \$CCZ_DATA_DIR, else
+                       \$XDG_DATA_HOME/ccz/SERVICE, else ~/.local/share/ccz/SERVICE)"
+width=$(printf '%s\n' "$out" | awk '{ if (length($0) > m) m = length($0) } END { print m }')
+[ "$width" -le 96 ] || fail "serve --help has a line of $width columns"
 run 2 timeout 30 "$CCZ" attestation serve --token-ttl soon
 # --NAME=VALUE is the option NAME with its value
 run 2 timeout 30 "$CCZ" attestation serve --token-ttl=soon

@@ -98,6 +98,12 @@ contains "$msg" "key id $a_kid"
 contains "$msg" "key id $b_kid"
 contains "$msg" "platform_id $b_id"
 contains "$(jq -r .error.hint <<< "$out")" "--sim-dir DIR"
+# verify's --sim-dir must hold a platform root: a directory without one is an error (exit 2),
+# not a platform left untrusted
+mkdir "$T/noroot"
+run 2 "$CCZ" verify "$T/ev.bin" --sim-dir "$T/noroot" --policy "$T/sim.json" --json
+jqis .error.code not_found
+contains "$(jq -r .error.message <<< "$out")" "sim root $T/noroot/root.crt: cannot open"
 CCZ_SIM_DIR="$T/none" run 1 "$CCZ" verify "$T/ev.bin" --policy "$T/sim.json"
 contains "$out" "no sim platform root is trusted"
 contains "$out" "hint        name the sim platform"

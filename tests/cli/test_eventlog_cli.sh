@@ -83,6 +83,11 @@ run 2 "$CCZ" eventlog "$L/CCEL_data" --expect "$(printf '1%.0s' $(seq 40))=00"
 contains "$err" "ccz: --expect 1111111111111111111111111111111111111111=00: the index is missing or too long"
 run 2 "$CCZ" eventlog "$L/CCEL_data" --expect =00
 contains "$err" "--expect =00: the index is missing or too long"
+# an index is any 32-bit register number: the largest one (no events) replays to zero, one past
+# it is a usage error
+run 0 "$CCZ" eventlog "$L/CCEL_data" --expect "4294967295=$Z48"
+run 2 "$CCZ" eventlog "$L/CCEL_data" --expect "4294967296=$Z48"
+contains "$err" "ccz: 4294967296 is larger than 4294967295"
 run 2 "$CCZ" eventlog
 contains "$err" "ccz: no event log file given"
 run 2 "$CCZ" eventlog "$L/CCEL_data" "$L/CCEL_data_ovmf"

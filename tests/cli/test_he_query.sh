@@ -91,6 +91,11 @@ for kv in "${KEYS[@]}"; do
         contains "$err" "keys are compared on their first 8 bytes: looking up '${key:0:8}'"
     fi
 done
+# a value that cannot be written is a failure (exit 2), not a lookup that printed nothing
+code=0
+"$CCZ" he query lookup 127.0.0.1:$PORT --key Oregon "${EP[@]}" > /dev/full 2> "$T/err" || code=$?
+[ "$code" = 2 ] || fail "a lookup writing to a full device exited $code: $(cat "$T/err")"
+contains "$(cat "$T/err")" "ccz: he query lookup: cannot write the value"
 
 # --max-pending 1: two lookups at once (each search takes seconds in the fifty states): one is
 # answered, the other refused at once, RESOURCE_EXHAUSTED

@@ -239,6 +239,26 @@ start "$T/s.log" --parties 2 "${EP[@]}" --timeout 60000
 gen dl 1 20 0 11
 run 1 timeout 20 "$CCZ" psi join 127.0.0.1:$PORT "${EP[@]}" --name lone --data "$T/dl.1" --deadline 500
 contains "$err" "DEADLINE_EXCEEDED"
+# --parties is the client_num a party sends: a server of sessions of another size refuses it
+run 1 timeout 20 "$CCZ" psi join 127.0.0.1:$PORT "${EP[@]}" --name odd --data "$T/dl.1" --parties 3 \
+    --deadline 5000
+contains "$err" "Connect: INVALID_ARGUMENT (3): client_num is 3, but this server runs sessions of 2 parties (ccz psi serve --parties)"
+stop
+# a party whose output cannot be written (standard output a full device, the intersection far
+# beyond stdio's buffer, so an item's write fails) says why and exits 2; the other is served
+start "$T/s.log" --parties 2 "${EP[@]}" --timeout 20000
+gen full 2 1500,1500 1400 12
+( "$CCZ" psi join 127.0.0.1:$PORT "${EP[@]}" --name p1 --data "$T/full.1" --chief \
+      --out "$T/full.1.out" 2> "$T/full.1.err"; echo $? > "$T/full.1.rc" ) &
+P1=$!
+code=0
+"$CCZ" psi join 127.0.0.1:$PORT "${EP[@]}" --name p2 --data "$T/full.2" > /dev/full \
+    2> "$T/full.2.err" || code=$?
+wait $P1
+[ "$code" = 2 ] || fail "a party writing to a full device exited $code: $(cat "$T/full.2.err")"
+contains "$(cat "$T/full.2.err")" "ccz: psi join: cannot write the intersection: No space left on device"
+[ "$(cat "$T/full.1.rc")" = 0 ] || fail "the other party exited $(cat "$T/full.1.rc")"
+[ "$(wc -l < "$T/full.1.out")" = 1400 ] || fail "the other party got $(wc -l < "$T/full.1.out") items"
 stop
 
 # ---- usage errors

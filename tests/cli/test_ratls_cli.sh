@@ -109,6 +109,8 @@ out=$(echo ping | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --mode server -
       --policy "$T/accept.json" 2>"$T/c1.err")
 [ "$out" = ping ] || fail "client got '$out': $(cat "$T/c1.err")"
 contains "$(cat "$T/c1.err")" "server accepted: sim evidence"
+# the verdict names the measurement it accepted
+contains "$(cat "$T/c1.err")" ", mr_enclave $M [SIMULATED TEE]"
 # each line comes back whole, byte for byte
 printf 'a\nbc\n' | timeout 10 "$CCZ" ratls client 127.0.0.1:$PORT --mode server --sim-dir "$P" \
     --policy "$T/accept.json" > "$T/lines.out" 2> /dev/null

@@ -169,14 +169,17 @@ static ccz_status read_set(ccz_buf *file, ccz_span **items, size_t *n, const cha
 typedef struct {
     FILE *out;
     int64_t last;
-    bool failed;
+    int failed; /* the errno of the first write that failed (0: none) */
 } join_state;
 
 static void on_item(ccz_span item, void *payload)
 {
     join_state *j = payload;
+    if (j->failed)
+        return;
+    errno = 0;
     if (fwrite(item.ptr, 1, item.len, j->out) != item.len || fputc('\n', j->out) == EOF)
-        j->failed = true;
+        j->failed = errno ? errno : EIO;
 }
 
 static void on_progress(uint64_t done, uint64_t total, void *payload)
@@ -244,7 +247,7 @@ static int join(int argc, char **argv)
                 res.code, res.message);
         r = EXIT_REJECT;
     } else {
-        errno = 0;
+        errno = j.failed; /* an item's write that failed says why, else the flush or close */
         bool ok = !j.failed && fflush(j.out) == 0;
         if (j.out != stdout) { /* closed whatever happened; renamed into place when whole */
             ok = fclose(j.out) == 0 && ok;
