@@ -70,6 +70,18 @@ static void test_db(void)
     ccz_heq_db *bad = NULL;
     CHECK_STATUS(ccz_heq_db_parse(&bad, CCZ_SPAN(nul, sizeof nul - 1)), CCZ_ERR_MALFORMED);
     CHECK_CONTAINS(ccz_error_detail(), "line 2: a NUL byte");
+    /* a NUL byte as a line's last byte, before its CR and newline */
+    char nul_last[] = "a,b\nc,d\0\r\ne,f";
+    CHECK_STATUS(ccz_heq_db_parse(&bad, CCZ_SPAN(nul_last, sizeof nul_last - 1)),
+                 CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), "line 2: a NUL byte");
+    CHECK(bad == NULL);
+    /* a CR ending the file ends its last line as it ends the others */
+    db = db_of("a,b\r\nc,d\r");
+    ccz_heq_db_entry(&k, &v, db, 1);
+    CHECK(v.len == 1 && v.ptr[0] == 'd');
+    CHECK(ccz_heq_db_find(&v, db, CCZ_LIT("c")) && v.len == 1);
+    ccz_heq_db_free(db);
     char big[CCZ_HEQ_MAX_VALUE + 8] = "k,";
     memset(big + 2, 'v', CCZ_HEQ_MAX_VALUE + 1);
     big[CCZ_HEQ_MAX_VALUE + 3] = 0;

@@ -229,6 +229,82 @@ static void test_limit_exact(void)
     }
 }
 
+/* Items whose hashes collide (psi_table_add_hashed with one hash for all): each stays its own
+ * entry, a prefix of another and an item of the same length included, and a party's mark lands
+ * on its own item only. */
+static void test_colliding_hashes(void)
+{
+    psi_table t;
+    CHECK_OK(psi_table_init(&t));
+    const uint64_t h = 0x0123456789abcdefu;
+    CHECK_OK(psi_table_add_hashed(&t, 0, h, (const uint8_t *)"ab", 2));
+    CHECK_OK(psi_table_add_hashed(&t, 1, h, (const uint8_t *)"a", 1));
+    CHECK_OK(psi_table_add_hashed(&t, 1, h, (const uint8_t *)"ab", 2));
+    CHECK_OK(psi_table_add_hashed(&t, 0, h, (const uint8_t *)"b", 1));
+    CHECK_INT(t.entries, 3);
+    psi_result r;
+    size_t off = 0;
+    ccz_span it;
+    CHECK_OK(psi_table_intersect(&r, &t, 3));
+    CHECK_INT(r.n, 1);
+    CHECK(psi_result_next(&r, &off, &it) && it.len == 2 && !memcmp(it.ptr, "ab", 2));
+    ccz_buf_free(&r.data);
+    /* party 1 alone has "a", party 0 alone "b" */
+    CHECK_OK(psi_table_intersect(&r, &t, 2));
+    CHECK_INT(r.n, 1);
+    off = 0;
+    CHECK(psi_result_next(&r, &off, &it) && it.len == 1 && it.ptr[0] == 'a');
+    ccz_buf_free(&r.data);
+    CHECK_OK(psi_table_intersect(&r, &t, 1));
+    CHECK_INT(r.n, 1);
+    off = 0;
+    CHECK(psi_result_next(&r, &off, &it) && it.len == 1 && it.ptr[0] == 'b');
+    ccz_buf_free(&r.data);
+    psi_table_free(&t);
+}
+
+/* The item store grows only for an item that does not fit: 16 entries of 4,096 bytes (a 10-byte
+ * head and 4,086 bytes of item) fill its first 64 KiB exactly and it stays there; the next item
+ * doubles it, which a limit of exactly the doubled store and one bucket's first slots allows.
+ * A bucket is at most 3/4 full: its 49th item takes it from 64 slots to 128, past that limit. */
+static void test_growth_exact(void)
+{
+    psi_table t;
+    CHECK_OK(psi_table_init(&t));
+    t.limit = (128u << 10) + 64 * 8;
+    static uint8_t item[4086];
+    memset(item, 'x', sizeof item);
+    /* every item in bucket 0 (the hash's top byte), each with its own tag */
+    for (unsigned k = 0; k < 16; k++) {
+        item[0] = (uint8_t)k;
+        CHECK_OK(psi_table_add_hashed(&t, 0, k, item, sizeof item));
+    }
+    CHECK_INT(t.len, 64u << 10);
+    CHECK_INT(t.cap, 64u << 10);
+    CHECK_INT(psi_table_bytes(&t), (64u << 10) + 64 * 8);
+    CHECK_OK(psi_table_add_hashed(&t, 0, 16, (const uint8_t *)"a", 1));
+    CHECK_INT(t.cap, 128u << 10);
+    CHECK_INT(psi_table_bytes(&t), t.limit);
+    CHECK(!t.over);
+    uint8_t small[2] = {'s', 0};
+    for (unsigned k = 17; k < 48; k++) {
+        small[1] = (uint8_t)k;
+        CHECK_OK(psi_table_add_hashed(&t, 0, k, small, 2));
+    }
+    CHECK_INT(t.b[0].used, 48);
+    CHECK_INT(t.b[0].mask, 63);
+    small[1] = 48;
+    CHECK_STATUS(psi_table_add_hashed(&t, 0, 48, small, 2), CCZ_ERR_TOO_LARGE);
+    CHECK(t.over);
+    CHECK_INT(t.entries, 48);
+    t.limit = 0;
+    CHECK_OK(psi_table_add_hashed(&t, 0, 48, small, 2));
+    CHECK_INT(t.b[0].mask, 127);
+    CHECK_INT(psi_table_bytes(&t), (128u << 10) + 128 * 8);
+    CHECK_INT(t.entries, 49);
+    psi_table_free(&t);
+}
+
 /* Items must be UTF-8 as RFC 3629 has it: the longest and shortest forms of each length, and
  * every form it refuses (overlong, surrogates, past U+10FFFF, stray or missing continuation
  * bytes, a sequence cut by the item's end). */
@@ -280,4 +356,5 @@ static void test_utf8(void)
 }
 
 TEST_MAIN(T(test_random_parties), T(test_edges), T(test_empty_item_alone), T(test_memory),
-          T(test_limit), T(test_limit_exact), T(test_utf8))
+          T(test_limit), T(test_limit_exact), T(test_colliding_hashes), T(test_growth_exact),
+          T(test_utf8))
