@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -386,6 +388,129 @@ static void test_tdx_guest_device(void)
     ccz_buf_free(&ev);
 }
 
+/* ---- the guest devices' ioctls, answered by this test ----------------------------------------*/
+
+static void snp_report(uint8_t rep[CCZ_SNP_REPORT_SIZE], const uint8_t rd[64]);
+
+/* While `on`, this program's ioctl answers the TDX and SEV-SNP guest devices' requests as the
+ * kernel would (the library calls it in place of libc's); every other ioctl goes to the kernel.
+ * The request numbers carry the kernel ABI's structure sizes: struct tdx_report_req is 1088
+ * bytes, struct tdx_quote_req 16, struct snp_guest_request_ioctl 32. */
+static struct {
+    bool on;
+    unsigned calls;
+    uint8_t rd[64];         /* the report data of the last report request */
+    ccz_buf quote;          /* the quote TDX_CMD_GET_QUOTE returns */
+    uint64_t quote_status;  /* its header's status */
+    uint32_t out_len_extra; /* added to its out_len */
+    uint32_t snp_status;    /* MSG_REPORT_RSP's status */
+    uint32_t snp_size;      /* its report size (0: the report's) */
+    uint32_t snp_fw_error;  /* an ioctl that fails (EIO) with this firmware error */
+    bool other_data;        /* the report answers other report data */
+} guest;
+
+int ioctl(int fd, unsigned long req, ...)
+{
+    va_list ap;
+    va_start(ap, req);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    if (!guest.on)
+        return (int)syscall(SYS_ioctl, fd, req, arg);
+    guest.calls++;
+    if (_IOC_TYPE(req) == 'T' && _IOC_NR(req) == 1 && _IOC_SIZE(req) == 1088) {
+        uint8_t *r = arg; /* reportdata[64], tdreport[1024] */
+        memcpy(guest.rd, r, 64);
+        memset(r + 64, 0x5a, 1024);
+        memcpy(r + 64 + 128, r, 64); /* a TDREPORT carries the report data at 128 */
+        return 0;
+    }
+    if (_IOC_TYPE(req) == 'T' && _IOC_NR(req) == 4 && _IOC_SIZE(req) == 16) {
+        const uint64_t *q = arg; /* buf, len */
+        uint8_t *blob = (uint8_t *)(uintptr_t)q[0];
+        uint32_t in_len;
+        memcpy(&in_len, blob + 16, 4);
+        /* the QGS request: size, header, id list size, report size, the TDREPORT */
+        CHECK(blob[0] == 1 && in_len == 4 + 16 + 8 + 1024 && q[1] >= 24 + in_len);
+        CHECK(memcmp(blob + 24 + 28 + 128, guest.rd, 64) == 0);
+        ccz_buf m = CCZ_BUF_INIT;
+        uint8_t h[4 + 24] = {0};
+        uint32_t msg = 24 + (uint32_t)guest.quote.len, ql = (uint32_t)guest.quote.len;
+        h[0] = (uint8_t)(msg >> 24), h[1] = (uint8_t)(msg >> 16), h[2] = (uint8_t)(msg >> 8),
+        h[3] = (uint8_t)msg;
+        h[4] = 1;                /* version 1.0 */
+        h[8] = 1;                /* GET_QUOTE_RESP */
+        memcpy(h + 12, &msg, 4); /* the message's size */
+        memcpy(h + 24, &ql, 4);  /* no ids, then the quote */
+        CHECK_OK(ccz_buf_append(&m, h, sizeof h));
+        CHECK_OK(ccz_buf_append(&m, guest.quote.ptr, guest.quote.len));
+        uint32_t out_len = (uint32_t)m.len + guest.out_len_extra;
+        memcpy(blob + 8, &guest.quote_status, 8);
+        memcpy(blob + 20, &out_len, 4);
+        memcpy(blob + 24, m.ptr, m.len);
+        ccz_buf_free(&m);
+        return 0;
+    }
+    if (_IOC_TYPE(req) == 'S' && _IOC_NR(req) == 0 && _IOC_SIZE(req) == 32) {
+        uint64_t *io = arg; /* msg_version, req_data, resp_data, exitinfo2 */
+        CHECK_INT(*(uint8_t *)io, 1);
+        const uint8_t *user_data = (const uint8_t *)(uintptr_t)io[1];
+        uint8_t *resp = (uint8_t *)(uintptr_t)io[2];
+        memcpy(guest.rd, user_data, 64);
+        if (guest.snp_fw_error) {
+            io[3] = guest.snp_fw_error;
+            errno = EIO;
+            return -1;
+        }
+        uint8_t rd[64];
+        memcpy(rd, user_data, 64);
+        rd[0] ^= guest.other_data;
+        uint32_t size = guest.snp_size ? guest.snp_size : CCZ_SNP_REPORT_SIZE;
+        memcpy(resp, &guest.snp_status, 4);
+        memcpy(resp + 4, &size, 4);
+        uint8_t rep[CCZ_SNP_REPORT_SIZE];
+        snp_report(rep, rd);
+        memcpy(resp + 0x20, rep, sizeof rep);
+        return 0;
+    }
+    errno = ENOTTY;
+    return -1;
+}
+
+/* /dev/tdx_guest: the TDREPORT for our report data, sent to the quote generation service in a
+ * QGS message, and the quote that comes back taken if it carries our report data; a quote still
+ * in flight, one longer than the buffer and one for other report data refused. */
+static void test_tdx_guest_ioctls(void)
+{
+    uint8_t rd[64] = {0x42, 1, 2};
+    char root[512], dev_dir[600];
+    snprintf(root, sizeof root, "%s/tdx-ioctl", test_tmpdir());
+    snprintf(dev_dir, sizeof dev_dir, "%s/dev", root);
+    put(dev_dir, "tdx_guest", CCZ_SPAN("", 0));
+    ccz_buf ev = CCZ_BUF_INIT;
+    quote_for(&guest.quote, true, rd);
+    guest.on = true;
+    CHECK_OK(attest(&ev, CCZ_TEE_TDX, root, NULL, rd));
+    CHECK_INT(guest.calls, 2);
+    CHECK(ev.len == guest.quote.len && memcmp(ev.ptr, guest.quote.ptr, ev.len) == 0);
+    guest.quote_status = 0xffffffffffffffffull;
+    ccz_buf_reset(&ev);
+    CHECK_STATUS(attest(&ev, CCZ_TEE_TDX, root, NULL, rd), CCZ_ERR_TEE_UNAVAILABLE);
+    CHECK_STR(ccz_error_detail(),
+              "the VMM did not produce a quote (status 0xffffffffffffffff, still in flight)");
+    guest.quote_status = 0;
+    guest.out_len_extra = 1u << 20;
+    CHECK_STATUS(attest(&ev, CCZ_TEE_TDX, root, NULL, rd), CCZ_ERR_TEE_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "the VMM did not produce a quote (status 0x0)");
+    guest.out_len_extra = 0;
+    uint8_t other[64] = {0x43};
+    CHECK_STATUS(attest(&ev, CCZ_TEE_TDX, root, NULL, other), CCZ_ERR_REPORT_DATA_MISMATCH);
+    CHECK_INT(ev.len, 0);
+    guest.on = false;
+    ccz_buf_free(&guest.quote);
+    ccz_buf_free(&ev);
+}
+
 static void test_qgs_messages(void)
 {
     uint8_t report[1024];
@@ -499,6 +624,44 @@ static void test_snp_configfs(void)
         CHECK_CONTAINS(ccz_error_detail(), "bad configfs-tsm entry name");
         ccz_attester_free(a);
     }
+    /* /dev/sev-guest: the report at 0x20 of the response, if its status is 0, its size is a
+     * report's and it carries our report data */
+    char sev[512], sev_dev[600];
+    snprintf(sev, sizeof sev, "%s/snp-ioctl", test_tmpdir());
+    snprintf(sev_dev, sizeof sev_dev, "%s/dev", sev);
+    put(sev_dev, "sev-guest", CCZ_SPAN("", 0));
+    o.device_root = sev;
+    o.tsm_entry = NULL;
+    CHECK_OK(ccz_attester_new(&a, &o));
+    guest.on = true;
+    ccz_buf_reset(&ev);
+    CHECK_OK(ccz_attest(&ev, a, rd));
+    uint8_t want[CCZ_SNP_REPORT_SIZE];
+    snp_report(want, rd);
+    CHECK(ev.len == sizeof want && memcmp(ev.ptr, want, sizeof want) == 0);
+    CHECK(memcmp(guest.rd, rd, 64) == 0);
+    ccz_buf_reset(&ev);
+    guest.snp_status = 0x16;
+    CHECK_STATUS(ccz_attest(&ev, a, rd), CCZ_ERR_TEE_UNAVAILABLE);
+    CHECK_STR(ccz_error_detail(), "SNP_GET_REPORT: firmware status 0x16");
+    guest.snp_status = 0;
+    guest.snp_size = 4000 - 0x20 + 1;
+    CHECK_STATUS(ccz_attest(&ev, a, rd), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "SNP_GET_REPORT: response size 3969 is impossible");
+    guest.snp_size = CCZ_SNP_REPORT_SIZE - 1;
+    CHECK_STATUS(ccz_attest(&ev, a, rd), CCZ_ERR_TRUNCATED);
+    CHECK_CONTAINS(ccz_error_detail(), "an SNP report is 1184 bytes, not 1183");
+    guest.snp_size = 0;
+    guest.snp_fw_error = 0x7;
+    CHECK_STATUS(ccz_attest(&ev, a, rd), CCZ_ERR_TEE_UNAVAILABLE);
+    CHECK_CONTAINS(ccz_error_detail(), "SNP_GET_REPORT: Input/output error (firmware error 0x7)");
+    guest.snp_fw_error = 0;
+    guest.other_data = true;
+    CHECK_STATUS(ccz_attest(&ev, a, rd), CCZ_ERR_REPORT_DATA_MISMATCH);
+    guest.other_data = false;
+    CHECK_INT(ev.len, 0);
+    guest.on = false;
+    ccz_attester_free(a);
     /* /dev/sev-guest as a plain file: the ioctl is refused */
     char legacy[512], dev[600];
     snprintf(legacy, sizeof legacy, "%s/snp-legacy", test_tmpdir());
@@ -694,5 +857,5 @@ static void cleanup(void)
 }
 
 TEST_MAIN(T(test_gramine), T(test_configfs_tsm), T(test_tsm_rounds), T(test_tsm_interleaved_writer),
-          T(test_tdx_guest_device), T(test_qgs_messages), T(test_snp_configfs),
-          T(test_snp_cert_table), T(test_snp_configfs_certs), T(cleanup))
+          T(test_tdx_guest_device), T(test_tdx_guest_ioctls), T(test_qgs_messages),
+          T(test_snp_configfs), T(test_snp_cert_table), T(test_snp_configfs_certs), T(cleanup))

@@ -189,7 +189,7 @@ static ccz_status tdx_guest_quote(const char *dev, const uint8_t rd[64], ccz_buf
     int fd = open(dev, O_RDWR | O_CLOEXEC);
     if (fd < 0)
         return ccz_fail(CCZ_ERR_TEE_UNAVAILABLE, "cannot open %s: %s", dev, strerror(errno));
-    static struct tdx_report_req rep;
+    struct tdx_report_req rep = {0}; /* one per call: attesters may run on several threads */
     memcpy(rep.reportdata, rd, 64);
     ccz_status s = CCZ_OK;
     uint8_t *blob = NULL;
