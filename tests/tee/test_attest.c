@@ -399,8 +399,11 @@ static void snp_report(uint8_t rep[CCZ_SNP_REPORT_SIZE], const uint8_t rd[64]);
 static struct {
     bool on;
     unsigned calls;
-    uint8_t rd[64];         /* the report data of the last report request */
-    ccz_buf quote;          /* the quote TDX_CMD_GET_QUOTE returns */
+    uint8_t rd[64]; /* the report data of the last SNP report request */
+    ccz_buf quote;  /* the quote TDX_CMD_GET_QUOTE returns */
+    ccz_buf quote2; /* the one it returns for a TDREPORT of report data rd2 */
+    uint8_t rd2[64];
+    unsigned stall_ms;      /* TDX_CMD_GET_REPORT0 sleeps before it reads the request */
     uint64_t quote_status;  /* its header's status */
     uint32_t out_len_extra; /* added to its out_len */
     uint32_t snp_status;    /* MSG_REPORT_RSP's status */
@@ -417,10 +420,10 @@ int ioctl(int fd, unsigned long req, ...)
     va_end(ap);
     if (!guest.on)
         return (int)syscall(SYS_ioctl, fd, req, arg);
-    guest.calls++;
+    __atomic_fetch_add(&guest.calls, 1, __ATOMIC_SEQ_CST);
     if (_IOC_TYPE(req) == 'T' && _IOC_NR(req) == 1 && _IOC_SIZE(req) == 1088) {
         uint8_t *r = arg; /* reportdata[64], tdreport[1024] */
-        memcpy(guest.rd, r, 64);
+        usleep(guest.stall_ms * 1000);
         memset(r + 64, 0x5a, 1024);
         memcpy(r + 64 + 128, r, 64); /* a TDREPORT carries the report data at 128 */
         return 0;
@@ -432,10 +435,13 @@ int ioctl(int fd, unsigned long req, ...)
         memcpy(&in_len, blob + 16, 4);
         /* the QGS request: size, header, id list size, report size, the TDREPORT */
         CHECK(blob[0] == 1 && in_len == 4 + 16 + 8 + 1024 && q[1] >= 24 + in_len);
-        CHECK(memcmp(blob + 24 + 28 + 128, guest.rd, 64) == 0);
+        /* the quote of the TDREPORT's report data */
+        const ccz_buf *quote = memcmp(blob + 24 + 28 + 128, guest.rd2, 64) == 0 && guest.quote2.len
+                                   ? &guest.quote2
+                                   : &guest.quote;
         ccz_buf m = CCZ_BUF_INIT;
         uint8_t h[4 + 24] = {0};
-        uint32_t msg = 24 + (uint32_t)guest.quote.len, ql = (uint32_t)guest.quote.len;
+        uint32_t msg = 24 + (uint32_t)quote->len, ql = (uint32_t)quote->len;
         h[0] = (uint8_t)(msg >> 24), h[1] = (uint8_t)(msg >> 16), h[2] = (uint8_t)(msg >> 8),
         h[3] = (uint8_t)msg;
         h[4] = 1;                /* version 1.0 */
@@ -443,7 +449,7 @@ int ioctl(int fd, unsigned long req, ...)
         memcpy(h + 12, &msg, 4); /* the message's size */
         memcpy(h + 24, &ql, 4);  /* no ids, then the quote */
         CHECK_OK(ccz_buf_append(&m, h, sizeof h));
-        CHECK_OK(ccz_buf_append(&m, guest.quote.ptr, guest.quote.len));
+        CHECK_OK(ccz_buf_append(&m, quote->ptr, quote->len));
         uint32_t out_len = (uint32_t)m.len + guest.out_len_extra;
         memcpy(blob + 8, &guest.quote_status, 8);
         memcpy(blob + 20, &out_len, 4);
@@ -477,6 +483,21 @@ int ioctl(int fd, unsigned long req, ...)
     return -1;
 }
 
+typedef struct {
+    const char *root;
+    uint8_t rd[64];
+    ccz_status s;
+} tdx_racer;
+
+static void *tdx_race_run(void *arg)
+{
+    tdx_racer *r = arg;
+    ccz_buf ev = CCZ_BUF_INIT;
+    r->s = attest(&ev, CCZ_TEE_TDX, r->root, NULL, r->rd);
+    ccz_buf_free(&ev);
+    return NULL;
+}
+
 /* /dev/tdx_guest: the TDREPORT for our report data, sent to the quote generation service in a
  * QGS message, and the quote that comes back taken if it carries our report data; a quote still
  * in flight, one longer than the buffer and one for other report data refused. */
@@ -506,8 +527,24 @@ static void test_tdx_guest_ioctls(void)
     uint8_t other[64] = {0x43};
     CHECK_STATUS(attest(&ev, CCZ_TEE_TDX, root, NULL, other), CCZ_ERR_REPORT_DATA_MISMATCH);
     CHECK_INT(ev.len, 0);
+    /* two threads at once, each TDREPORT request held 100 ms in the kernel: each request is its
+     * own, so each thread gets the quote of its report data */
+    tdx_racer r[2] = {{root, {0x42, 1, 2}, CCZ_ERR_TEE_UNAVAILABLE},
+                      {root, {0x44}, CCZ_ERR_TEE_UNAVAILABLE}};
+    memcpy(guest.rd2, r[1].rd, 64);
+    quote_for(&guest.quote2, true, guest.rd2);
+    guest.stall_ms = 100;
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        CHECK_INT(pthread_create(&t[i], NULL, tdx_race_run, &r[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    CHECK_STATUS(r[0].s, CCZ_OK);
+    CHECK_STATUS(r[1].s, CCZ_OK);
+    guest.stall_ms = 0;
     guest.on = false;
     ccz_buf_free(&guest.quote);
+    ccz_buf_free(&guest.quote2);
     ccz_buf_free(&ev);
 }
 
