@@ -72,6 +72,43 @@ static void test_reserve_keeps_text(void)
     ccz_buf_free(&b);
 }
 
+/* Every block keeps a byte past the data for the NUL: filling the first block (64 bytes) to
+ * its last byte grows it rather than writing the NUL past its end */
+static void test_room_for_nul(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    for (int i = 0; i < 200; i++) {
+        CHECK_OK(ccz_buf_append_u8(&b, (uint8_t)'a'));
+        CHECK(b.cap > b.len);
+        CHECK(b.ptr[b.len] == 0);
+    }
+    ccz_buf_free(&b);
+}
+
+/* A reset buffer that is not secret (so not wiped) reads as empty text, keeping its block */
+static void test_reset_empties_text(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append_str(&b, "abc"));
+    uint8_t *p = b.ptr;
+    ccz_buf_reset(&b);
+    CHECK(b.ptr == p);
+    CHECK_INT(b.len, 0);
+    CHECK_STR((const char *)b.ptr, "");
+    ccz_buf_free(&b);
+}
+
+/* Empty text is text: formatting nothing succeeds and appends nothing */
+static void test_printf_empty(void)
+{
+    ccz_buf b = CCZ_BUF_INIT;
+    CHECK_OK(ccz_buf_append_str(&b, "x"));
+    CHECK_OK(ccz_buf_printf(&b, "%s", ""));
+    CHECK_INT(b.len, 1);
+    CHECK_STR((const char *)b.ptr, "x");
+    ccz_buf_free(&b);
+}
+
 /* A format vsnprintf cannot render (a wide character the C locale has no byte for) is an
  * error, and nothing is appended */
 static void test_printf_unrenderable(void)
@@ -106,4 +143,5 @@ static void test_ct_equal(void)
 }
 
 TEST_MAIN(T(test_append_and_cap), T(test_integers_and_printf), T(test_reserve_keeps_text),
+          T(test_room_for_nul), T(test_reset_empties_text), T(test_printf_empty),
           T(test_printf_unrenderable), T(test_secret_reset_wipes), T(test_ct_equal))

@@ -40,4 +40,25 @@ static void test_secret_growth_and_free_wiped(void)
     CHECK_INT(freed, 0);
 }
 
-TEST_MAIN(T(test_secret_growth_and_free_wiped))
+/* A secret buffer cut short by its len (as parsers do) still held the key past len: growing it
+ * wipes the whole block it leaves, not only the bytes in use */
+static void test_secret_truncated_growth_wiped(void)
+{
+    if (!FREED_SUPPORTED)
+        test_skip(true, "AddressSanitizer owns free");
+    ccz_buf b;
+    ccz_buf_init(&b, 0, true);
+    CHECK_OK(ccz_buf_append(&b, key, sizeof key - 1));
+    b.len = 1;
+    uint8_t *first = b.ptr;
+    freed_start();
+    CHECK_OK(ccz_buf_reserve(&b, 4096));
+    CHECK(b.ptr != first);
+    CHECK(freed_stop() >= 1);
+    CHECK_INT(freed_find(key + 1, sizeof key - 2), 0);
+    CHECK_INT(b.len, 1);
+    CHECK(b.ptr[0] == (uint8_t)key[0]);
+    ccz_buf_free(&b);
+}
+
+TEST_MAIN(T(test_secret_growth_and_free_wiped), T(test_secret_truncated_growth_wiped))

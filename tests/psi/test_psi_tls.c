@@ -23,7 +23,7 @@
 
 #define BIG (100 * 1024) /* more than six TLS records */
 
-enum after { ECHO, CLOSE_NOTIFY, VANISH, SILENT, RESET };
+enum after { ECHO, CLOSE_NOTIFY, VANISH, SILENT, RESET, WANT_CERT };
 
 typedef struct {
     SSL_CTX *ctx;
@@ -41,6 +41,8 @@ static void *serve(void *arg)
         return NULL;
     SSL *ssl = SSL_new(s->ctx);
     SSL_set_fd(ssl, fd);
+    if (s->after == WANT_CERT) /* the client has none: refused after its handshake ended */
+        SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
     s->handshake_ok = SSL_accept(ssl) == 1;
     if (s->handshake_ok) {
         ccz_psi_io io;
@@ -60,6 +62,8 @@ static void *serve(void *arg)
             break; /* the socket closes below with no close_notify */
         case SILENT:
             (void)!read(s->done[0], &c, 1);
+            break;
+        case WANT_CERT:
             break;
         case RESET: {
             struct linger l = {1, 0}; /* close sends RST */
@@ -233,6 +237,39 @@ static void test_io_failures(void)
     session_close(&t);
 }
 
+/* A peer that refuses this side (it requires a certificate this side has none of): under TLS 1.3
+ * it says so after this side's handshake ended, and a read, or a write that its closing fails,
+ * reports its alert */
+static void test_refused(void)
+{
+    session t;
+    bool ok = session_open(&t, WANT_CERT, NULL);
+    CHECK(ok);
+    if (ok) {
+        uint8_t b;
+        CHECK_STATUS(t.io.read(t.io.payload, &b, 1), CCZ_ERR_TLS);
+        CHECK_CONTAINS(ccz_error_detail(),
+                       "the peer refused this side while receiving (TLS alert: ");
+    }
+    session_close(&t);
+    CHECK(!t.srv.handshake_ok);
+    ok = session_open(&t, WANT_CERT, NULL);
+    CHECK(ok);
+    if (ok) {
+        uint8_t *chunk = calloc(1, 64 * 1024);
+        ccz_status s = CCZ_OK;
+        for (int i = 0; i < 200 && s == CCZ_OK; i++) {
+            s = t.io.write(t.io.payload, chunk, 64 * 1024);
+            if (s == CCZ_OK)
+                usleep(5 * 1000);
+        }
+        CHECK_STATUS(s, CCZ_ERR_TLS);
+        CHECK_CONTAINS(ccz_error_detail(), "the peer refused this side while sending (TLS alert: ");
+        free(chunk);
+    }
+    session_close(&t);
+}
+
 /* TLS 1.2 is refused: both sides fail the handshake */
 static void test_tls12_refused(void)
 {
@@ -250,6 +287,6 @@ int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
     static const test_case cases[] = {T(test_contexts), T(test_echo), T(test_io_failures),
-                                      T(test_tls12_refused)};
+                                      T(test_refused), T(test_tls12_refused)};
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

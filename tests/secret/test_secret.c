@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -655,27 +656,83 @@ static void test_rules(void)
     secret_service_free(svc);
 }
 
-/* The server-wide cap is the one the options give: at two connections, a third from a client
- * that has sent nothing closes the oldest of the two silent ones before it. */
-static void test_connection_cap(void)
+/* A server with these caps, n silent connections from one address opened 50 ms apart: the
+ * first is closed when the last comes, well before its 500 ms deadline, and the last is kept. */
+static void cap_closes_first(unsigned max_conns, unsigned max_per_peer, int n)
 {
     server s;
     make_policy_two();
-    server_start_capped(&s, policy_two, two_secrets, 2, 2, 0);
+    server_start_capped(&s, policy_two, two_secrets, 2, max_conns, max_per_peer);
     int fds[3];
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < n; i++) {
         fds[i] = tcp_connect(s.addr);
         usleep(50000); /* accepted one by one, in this order */
     }
     struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
     char byte;
-    /* the first is closed, well before the 500 ms deadline; the newcomer is kept */
     CHECK(poll(&pfd, 1, 100) == 1 && recv(fds[0], &byte, 1, 0) == 0);
-    pfd.fd = fds[2];
+    pfd.fd = fds[n - 1];
     CHECK_INT(poll(&pfd, 1, 0), 0);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < n; i++)
         close(fds[i]);
     server_stop(&s);
+}
+
+/* The server-wide cap is the one the options give: at two connections, a third from a client
+ * that has sent nothing closes the oldest of the two silent ones before it. */
+static void test_connection_cap(void)
+{
+    cap_closes_first(2, 0, 3);
+}
+
+/* The per-peer cap is the one the options give: at one connection from an address, a second
+ * from it closes the first, silent one before it. */
+static void test_peer_cap(void)
+{
+    cap_closes_first(0, 1, 2);
+}
+
+/* The log sink of ccz_secret_serve's process: tells the test (over the pipe in payload) that the
+ * server is listening. */
+static void serving_sink(ccz_log_level level, const char *msg, void *payload)
+{
+    (void)level;
+    if (strstr(msg, "serving secret provisioning"))
+        (void)!write(*(int *)payload, "L", 1);
+}
+
+/* ccz_secret_serve handles SIGTERM itself: the process stops serving and returns CCZ_OK (exit 0),
+ * rather than being killed by the signal. */
+static void test_serve_sigterm(void)
+{
+    static const ccz_secret_entry one[] = {{"a", NULL, {(const uint8_t *)"x", 1}}};
+    int ready[2];
+    CHECK(pipe(ready) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        close(ready[0]);
+        ccz_log_set_level(CCZ_LOG_INFO);
+        ccz_log_set_sink(serving_sink, &ready[1]);
+        ccz_secret_server_opts o = CCZ_SECRET_SERVER_OPTS_INIT;
+        o.listen = "127.0.0.1:0";
+        o.attester = server_att;
+        o.trust = trust;
+        o.policy = CCZ_LIT("{\"allow_sim\": true}");
+        o.secrets = one;
+        o.n_secrets = 1;
+        _exit(ccz_secret_serve(&o) == CCZ_OK ? 0 : 1);
+    }
+    close(ready[1]);
+    struct pollfd pfd = {.fd = ready[0], .events = POLLIN};
+    char c;
+    CHECK(poll(&pfd, 1, 10000) == 1 && read(ready[0], &c, 1) == 1);
+    close(ready[0]);
+    CHECK(kill(pid, SIGTERM) == 0);
+    int st = 0;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFEXITED(st));
+    CHECK_INT(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0);
 }
 
 static void test_all(void)
@@ -688,6 +745,8 @@ static void test_all(void)
     test_single_secret();
     test_flood();
     test_connection_cap();
+    test_peer_cap();
+    test_serve_sigterm();
     ccz_attester_free(server_att);
     ccz_policy_free(client_policy);
     ccz_trust_free(trust);

@@ -79,6 +79,16 @@ static void test_exchange(void)
     tls_fake g = {.mode = TLS_FAKE_ANSWER, .answer = more, .answer_len = sizeof more - 1};
     CHECK_OK(get_from(&g, &b, true, 5000));
     CHECK(b.len == 3 && memcmp(b.ptr, "abc", 3) == 0);
+    /* a timeout of 0 or less is the default one, not one that has already run out (the server
+     * pauses before it answers, so the client waits for it) */
+    for (long t = 0; t >= -1; t--) {
+        tls_fake z = {.mode = TLS_FAKE_ANSWER,
+                      .answer = answer,
+                      .answer_len = sizeof answer - 1,
+                      .pause_ms = 100};
+        CHECK_OK(get_from(&z, &b, true, t));
+        CHECK(b.len == 7 && memcmp(b.ptr, "s\0cret!", 7) == 0);
+    }
     ccz_buf_free(&b);
     /* the arguments */
     SSL_CTX *ctx = client_ctx(false);
@@ -178,6 +188,14 @@ static void test_dripping_server(void)
     ccz_buf_free(&b);
 }
 
+/* A verify callback that lets any certificate through, whatever its chain. */
+static int verify_anything(int ok, X509_STORE_CTX *xs)
+{
+    (void)ok;
+    (void)xs;
+    return 1;
+}
+
 /* The server's certificate: verified by the CA file and naming the address dialled; a context
  * that verifies nothing gets nothing; a server that refuses the client's certificate is a
  * refusal, not a network failure. */
@@ -203,6 +221,23 @@ static void test_server_certificate(void)
     SSL_CTX_free(plain);
     tls_fake_stop(&p);
     CHECK_INT(p.request_len, 0);
+    /* a context that asks for verification but whose callback lets a failed chain go on (a
+     * certificate for the address that no CA issued): the chain's result still counts */
+    tls_fake r = {.mode = TLS_FAKE_ANSWER,
+                  .cert = &tls_certs_get()->stranger,
+                  .answer = answer,
+                  .answer_len = sizeof answer - 1};
+    r.request_whole = request_whole;
+    tls_fake_start(&r);
+    SSL_CTX *lenient = SSL_CTX_new(TLS_client_method());
+    CHECK(SSL_CTX_load_verify_locations(lenient, tls_certs_get()->ca_file, NULL) == 1);
+    SSL_CTX_set_verify(lenient, SSL_VERIFY_PEER, verify_anything);
+    CHECK_STATUS(ccz_secret_get(&b, lenient, r.addr, 5000), CCZ_ERR_CERT_CHAIN);
+    CHECK_CONTAINS(ccz_error_detail(), "the server's certificate is not verified: ");
+    SSL_CTX_free(lenient);
+    tls_fake_stop(&r);
+    CHECK_INT(r.request_len, 0);
+    CHECK_INT(b.len, 0);
     /* a context that appraises the server's evidence takes no CA file (it would ignore it) */
     test_side verifying;
     test_side_init(&verifying, false, false);
@@ -231,6 +266,16 @@ static void test_server_certificate(void)
     CHECK_STATUS(get_from(&g, &b, true, 5000), CCZ_ERR_CERT_CHAIN);
     CHECK_CONTAINS(ccz_error_detail(), "the server's certificate is not for 127.0.0.1");
     CHECK_INT(g.request_len, 0);
+    /* an address dialled is matched against the certificate's IP addresses only: a DNS name
+     * spelled as the address does not name it */
+    test_cert dns =
+        test_cert_issue("ccz test server", "DNS:127.0.0.1", &tls_certs_get()->ca, false);
+    tls_fake d = {
+        .mode = TLS_FAKE_ANSWER, .cert = &dns, .answer = answer, .answer_len = sizeof answer - 1};
+    CHECK_STATUS(get_from(&d, &b, true, 5000), CCZ_ERR_CERT_CHAIN);
+    CHECK_CONTAINS(ccz_error_detail(), "the server's certificate is not for 127.0.0.1");
+    CHECK_INT(d.request_len, 0);
+    test_cert_free(&dns);
     tls_fake h = {.mode = TLS_FAKE_ANSWER,
                   .cert = &tls_certs_get()->stranger,
                   .answer = answer,
