@@ -157,7 +157,11 @@ static ccz_status bfv_level_init(ccz_lattice_context *ctx, unsigned l, lat_bfv_l
     lat_bfv_level *b = calloc(1, sizeof *b);
     CCZ_ENSURE(b, CCZ_ERR_NOMEM, "out of memory");
     uint64_t t = ctx->params.plain_modulus;
-    CCZ_GUARD(lat_base_init(&b->q, ctx->primes, l));
+    ccz_status s = lat_base_init(&b->q, ctx->primes, l);
+    if (s) {
+        free(b);
+        return s;
+    }
     /* R: enough primes below 2^50 (IFMA-friendly) for 2 t N Q^2 < Q R / 2 with margin, counted
      * by their real sizes (the largest 50-bit primes: 4 where 49-bit ones took 5 at N = 8192) */
     unsigned qbits = 0;
@@ -166,11 +170,14 @@ static ccz_status bfv_level_init(ccz_lattice_context *ctx, unsigned l, lat_bfv_l
     unsigned tbits = 64 - (unsigned)__builtin_clzll(t);
     unsigned need = qbits + ctx->log_n + tbits + 6;
     unsigned kmax = (need + 48) / 49; /* each prime is above 2^49 */
-    CCZ_ENSURE(kmax <= MAXP, CCZ_ERR_INVALID_ARGUMENT, "the modulus is too large for BFV products");
+    if (kmax > MAXP) {
+        free(b);
+        return ccz_fail(CCZ_ERR_INVALID_ARGUMENT, "the modulus is too large for BFV products");
+    }
     uint64_t avoid[MAXP + 1], r[MAXP];
     memcpy(avoid, ctx->primes, ctx->k * sizeof *avoid);
     avoid[ctx->k] = t;
-    ccz_status s = lat_primes(r, kmax, 50, ctx->n, avoid, ctx->k + 1);
+    s = lat_primes(r, kmax, 50, ctx->n, avoid, ctx->k + 1);
     unsigned kr = 0;
     for (double rbits = 0; s == CCZ_OK && kr < kmax && rbits <= need; kr++)
         rbits += log2((double)r[kr]) - 1e-9; /* below the true size */
