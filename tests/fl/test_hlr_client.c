@@ -340,6 +340,18 @@ static void test_service_options(void)
         CHECK_STR(ccz_error_detail(), bad[i].error);
         CHECK(v == NULL);
     }
+    /* a test set and no feature count: the test set's is taken */
+    ccz_rpc_server *rpc2 = NULL;
+    CHECK_OK(ccz_rpc_server_new(&rpc2, &so));
+    o = good;
+    o.key = key;
+    o.features = 0;
+    o.test = &data;
+    CHECK_OK(ccz_fl_hlr_service_new(&v, rpc2, &o));
+    CHECK(v && ccz_fl_hlr_service_status(v)->dim == FEATURES + 1);
+    ccz_fl_hlr_service_free(v);
+    ccz_rpc_server_free(rpc2);
+    v = NULL;
     /* the bounds beside them */
     o = good;
     o.key = key;
@@ -369,7 +381,11 @@ static void host_over(const ccz_fl_hlr_status *st, void *payload)
     ccz_rpc_server_shutdown(((host *)payload)->rpc, 1000);
 }
 
-static void host_start(host *h, unsigned workers, unsigned timeout_ms, const ccz_ml_dataset *test)
+/* Starts a parameter server of `iterations` iterations with alpha and the learning rate given
+ * (0: the defaults). */
+static void host_start_plan(host *h, unsigned workers, unsigned timeout_ms,
+                            const ccz_ml_dataset *test, unsigned iterations, double alpha,
+                            double learning_rate)
 {
     memset(h, 0, sizeof *h);
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
@@ -377,7 +393,9 @@ static void host_start(host *h, unsigned workers, unsigned timeout_ms, const ccz
     ccz_fl_hlr_service_opts o = CCZ_FL_HLR_SERVICE_OPTS_INIT;
     o.key = key;
     o.workers = workers;
-    o.iterations = 1;
+    o.iterations = iterations;
+    o.alpha = alpha;
+    o.learning_rate = learning_rate;
     o.features = FEATURES;
     o.test = test;
     o.timeout_ms = timeout_ms;
@@ -386,6 +404,11 @@ static void host_start(host *h, unsigned workers, unsigned timeout_ms, const ccz
     o.payload = h;
     CHECK_OK(ccz_fl_hlr_service_new(&h->svc, h->rpc, &o));
     rpc_serve(h->rpc, &h->thread, h->target);
+}
+
+static void host_start(host *h, unsigned workers, unsigned timeout_ms, const ccz_ml_dataset *test)
+{
+    host_start_plan(h, workers, timeout_ms, test, 1, 0, 0);
 }
 
 static ccz_rpc_channel *host_channel(const host *h)
@@ -646,6 +669,27 @@ static void test_service_timeout(void)
     ccz_rpc_server_free(h.rpc);
 }
 
+/* No timeout given: the default minute, so a worker still missing a second after the first
+ * joined has not ended the training. */
+static void test_service_default_timeout(void)
+{
+    host h;
+    host_start(&h, 2, 0, NULL);
+    ccz_rpc_channel *a = host_channel(&h);
+    Homolr__KeyRequest k = HOMOLR__KEY_REQUEST__INIT;
+    k.id = 1;
+    char m[512];
+    CHECK_INT(hnow(a, "GetPubKey", &k.base, &homolr__key_reply__descriptor, m), CCZ_RPC_OK);
+    nanosleep(&(struct timespec){1, 0}, NULL);
+    Homolr__Empty empty = HOMOLR__EMPTY__INIT;
+    HEXPECT(a, "Validate", empty, &homolr__validate_reply__descriptor, CCZ_RPC_OK, "");
+    CHECK(!ccz_fl_hlr_service_status(h.svc)->over);
+    ccz_rpc_channel_free(a);
+    rpc_serve_stop(h.rpc, h.thread, 1000);
+    ccz_fl_hlr_service_free(h.svc);
+    ccz_rpc_server_free(h.rpc);
+}
+
 /* Joins workers 1 (a) and 2 (b) on channels a and b. */
 static void join_two(ccz_rpc_channel *a, ccz_rpc_channel *b)
 {
@@ -769,6 +813,190 @@ static void test_service_finish_early(void)
     ccz_rpc_server_free(h.rpc);
 }
 
+/* One worker, two iterations, its own alpha and learning rate: the plan as given, each round's
+ * average at once, the last iteration validated though not on the schedule (every 10th). */
+static void test_service_last_validated(void)
+{
+    host h;
+    host_start_plan(&h, 1, 20000, &data, 2, 0.5, 0.25);
+    ccz_rpc_channel *a = host_channel(&h);
+    Homolr__KeyRequest k = HOMOLR__KEY_REQUEST__INIT;
+    k.id = 1;
+    hcall kc = {a, "GetPubKey", &k.base, &homolr__key_reply__descriptor, NULL, 0, "", 0};
+    hcall_run(&kc);
+    CHECK_INT(kc.code, CCZ_RPC_OK);
+    const Homolr__KeyReply *kr = (const Homolr__KeyReply *)kc.resp;
+    CHECK(kr && kr->iterations == 2 && kr->alpha == 0.5 && kr->learning_rate == 0.25);
+    if (kc.resp)
+        protobuf_c_message_free_unpacked(kc.resp, NULL);
+    const double va[] = {0.5, 1.0, -2.0};
+    ccz_buf ba = CCZ_BUF_INIT;
+    weights_msg(&ba, va);
+    Homolr__WeightsRequest wa = HOMOLR__WEIGHTS_REQUEST__INIT;
+    wa.id = 1;
+    wa.weights = (ProtobufCBinaryData){ba.len, ba.ptr};
+    Homolr__Empty empty = HOMOLR__EMPTY__INIT;
+    for (int it = 0; it < 2; it++) {
+        wa.iter_n = it;
+        hcall ca = {a, "AggregateModel", &wa.base, &homolr__weights_reply__descriptor, NULL, 0, "",
+                    0};
+        hcall_run(&ca);
+        CHECK_INT(ca.code, CCZ_RPC_OK);
+        CHECK(weights_are(ca.resp, va));
+        if (ca.resp)
+            protobuf_c_message_free_unpacked(ca.resp, NULL);
+        hcall vc = {a,    "Validate", &empty.base, &homolr__validate_reply__descriptor,
+                    NULL, 0,          "",          0};
+        hcall_run(&vc);
+        CHECK_INT(vc.code, CCZ_RPC_OK);
+        CHECK(vc.resp && ((const Homolr__ValidateReply *)vc.resp)->iter_n == it);
+        if (vc.resp)
+            protobuf_c_message_free_unpacked(vc.resp, NULL);
+    }
+    HEXPECT(a, "Finish", empty, &homolr__empty__descriptor, CCZ_RPC_OK, "");
+    ccz_rpc_channel_free(a);
+    rpc_serve_stop(h.rpc, h.thread, 1000);
+    const ccz_fl_hlr_status *st = ccz_fl_hlr_service_status(h.svc);
+    CHECK(st->over);
+    CHECK_INT(st->code, 0);
+    CHECK_INT(st->iterations, 2);
+    CHECK_INT(st->validated, 1);
+    ccz_buf_free(&ba);
+    ccz_fl_hlr_service_free(h.svc);
+    ccz_rpc_server_free(h.rpc);
+}
+
+/* An AggregateModel call started on a channel run by chan_run: its status and whether its
+ * reply was the average {1, 2, 1}. */
+typedef struct {
+    int code; /* -1 until done */
+    char msg[512];
+    bool average;
+} acall;
+
+static void acall_message(const ProtobufCMessage *m, void *payload)
+{
+    static const double avg[] = {1.0, 2.0, 1.0};
+    ((acall *)payload)->average = weights_are(m, avg);
+}
+
+static void acall_done(const ccz_rpc_status *st, void *payload)
+{
+    acall *c = payload;
+    snprintf(c->msg, sizeof c->msg, "%s", st->message);
+    __atomic_store_n(&c->code, st->code, __ATOMIC_SEQ_CST);
+}
+
+static void *chan_run(void *ch)
+{
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    return NULL;
+}
+
+/* A worker's weights sent twice in one iteration on its connection: the second call is refused
+ * ALREADY_EXISTS while the first is held, and the first is answered with the average once the
+ * other worker's weights come. */
+static void test_service_weights_twice(void)
+{
+    host h;
+    host_start(&h, 2, 20000, NULL);
+    ccz_rpc_channel *a = host_channel(&h), *b = host_channel(&h);
+    join_two(a, b);
+    const double va[] = {0.5, 1.0, -2.0}, vb[] = {1.5, 3.0, 4.0}, avg[] = {1.0, 2.0, 1.0};
+    ccz_buf ba = CCZ_BUF_INIT, bb = CCZ_BUF_INIT;
+    weights_msg(&ba, va);
+    weights_msg(&bb, vb);
+    Homolr__WeightsRequest wa = HOMOLR__WEIGHTS_REQUEST__INIT, wb = HOMOLR__WEIGHTS_REQUEST__INIT;
+    wa.id = 1;
+    wa.weights = (ProtobufCBinaryData){ba.len, ba.ptr};
+    wb.id = 2;
+    wb.weights = (ProtobufCBinaryData){bb.len, bb.ptr};
+    ccz_rpc_call_opts co = CCZ_RPC_CALL_OPTS_INIT;
+    co.deadline_ms = 10000;
+    acall c1 = {-1, "", false}, c2 = {-1, "", false};
+    ccz_rpc_stream *s1 = NULL, *s2 = NULL;
+    CHECK_OK(ccz_rpc_start(a, &s1, "/homolr.Host/AggregateModel", &wa.base,
+                           &homolr__weights_reply__descriptor, &co, acall_message, acall_done,
+                           &c1));
+    CHECK_OK(ccz_rpc_start(a, &s2, "/homolr.Host/AggregateModel", &wa.base,
+                           &homolr__weights_reply__descriptor, &co, acall_message, acall_done,
+                           &c2));
+    pthread_t t;
+    test_thread(&t, chan_run, a);
+    /* the second comes back at once; then b's weights end the iteration */
+    for (int i = 0; i < 250 && __atomic_load_n(&c2.code, __ATOMIC_SEQ_CST) == -1; i++)
+        nanosleep(&(struct timespec){0, 20000000}, NULL);
+    CHECK_INT(__atomic_load_n(&c2.code, __ATOMIC_SEQ_CST), CCZ_RPC_ALREADY_EXISTS);
+    CHECK_STR(c2.msg, "worker 1 (a) has sent its weights for iteration 0 already");
+    hcall cb = {b, "AggregateModel", &wb.base, &homolr__weights_reply__descriptor, NULL, 0, "", 0};
+    hcall_run(&cb);
+    pthread_join(t, NULL);
+    CHECK_INT(cb.code, CCZ_RPC_OK);
+    CHECK(weights_are(cb.resp, avg));
+    if (cb.resp)
+        protobuf_c_message_free_unpacked(cb.resp, NULL);
+    CHECK_INT(c1.code, CCZ_RPC_OK);
+    CHECK(c1.average);
+    ccz_rpc_channel_free(a);
+    ccz_rpc_channel_free(b);
+    rpc_serve_stop(h.rpc, h.thread, 1000);
+    CHECK_INT(ccz_fl_hlr_service_status(h.svc)->iterations, 1);
+    ccz_buf_free(&ba);
+    ccz_buf_free(&bb);
+    ccz_fl_hlr_service_free(h.svc);
+    ccz_rpc_server_free(h.rpc);
+}
+
+/* Weights whose average is past the encoding (a mantissa of 2^1000 under a 1024-bit key): the
+ * training ends DATA_LOSS naming the iteration and the weight, the worker told why. */
+static void test_service_average_overflow(void)
+{
+    host h;
+    host_start(&h, 1, 20000, NULL);
+    ccz_rpc_channel *a = host_channel(&h);
+    Homolr__KeyRequest k = HOMOLR__KEY_REQUEST__INIT;
+    char m[512];
+    k.id = 1;
+    CHECK_INT(hnow(a, "GetPubKey", &k.base, &homolr__key_reply__descriptor, m), CCZ_RPC_OK);
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
+    ccz_paillier_number w[FEATURES + 1];
+    mpz_t x;
+    mpz_init(x);
+    for (int i = 0; i <= FEATURES; i++) {
+        ccz_paillier_number_init(&w[i]);
+        mpz_set_ui(x, 1);
+        if (i == 0)
+            mpz_mul_2exp(x, x, 1000);
+        CHECK_OK(ccz_paillier_encrypt(w[i].c, pk, x));
+        w[i].exponent = 0;
+    }
+    mpz_clear(x);
+    ccz_buf ba = CCZ_BUF_INIT;
+    CHECK_OK(ccz_fl_hlr_weights_write(&ba, w, FEATURES + 1));
+    for (int i = 0; i <= FEATURES; i++)
+        ccz_paillier_number_clear(&w[i]);
+    Homolr__WeightsRequest wa = HOMOLR__WEIGHTS_REQUEST__INIT;
+    wa.id = 1;
+    wa.weights = (ProtobufCBinaryData){ba.len, ba.ptr};
+    const char *why = "iteration 0: the average of the workers' weights cannot be decrypted to a "
+                      "number (weight 0 of the average: its mantissa has 1001 bits";
+    hcall ca = {a, "AggregateModel", &wa.base, &homolr__weights_reply__descriptor, NULL, 0, "", 0};
+    hcall_run(&ca);
+    CHECK_INT(ca.code, CCZ_RPC_DATA_LOSS);
+    CHECK_CONTAINS(ca.msg, why);
+    if (ca.resp)
+        protobuf_c_message_free_unpacked(ca.resp, NULL);
+    ccz_rpc_channel_free(a);
+    rpc_serve_stop(h.rpc, h.thread, 1000);
+    const ccz_fl_hlr_status *st = ccz_fl_hlr_service_status(h.svc);
+    CHECK(st->over);
+    CHECK_INT(st->code, CCZ_RPC_DATA_LOSS);
+    CHECK_CONTAINS(st->message, why);
+    ccz_buf_free(&ba);
+    ccz_fl_hlr_service_free(h.svc);
+    ccz_rpc_server_free(h.rpc);
+}
+
 static void cleanup(void)
 {
     ccz_paillier_key_free(key);
@@ -778,4 +1006,6 @@ static void cleanup(void)
 
 TEST_MAIN(T(setup), T(test_training), T(test_other_version), T(test_hostile_host),
           T(test_service_options), T(test_service_calls), T(test_service_timeout),
-          T(test_service_stalls), T(test_service_finish_early), T(cleanup))
+          T(test_service_default_timeout), T(test_service_stalls), T(test_service_finish_early),
+          T(test_service_last_validated), T(test_service_weights_twice),
+          T(test_service_average_overflow), T(cleanup))

@@ -216,6 +216,20 @@ static void test_refusals(void)
     CHECK_STR(ccz_error_detail(), "row 1, feature 0: the row's features and the feature's values "
                                   "across the rows span too many orders of magnitude together "
                                   "for the encrypted products to fit a 1024-bit key");
+    /* the products' bound itself: a row of 1 beside 2^-826 (4 at 16^-207) puts the bias at 829
+     * bits and the feature's scalar at 3, with the 192 of room exactly the key's 1024 (taken);
+     * two such rows take one bit more for their sum (refused, naming the first); two rows of
+     * 2^-827 (a scalar of 2 bits) fit again */
+    double exact[2] = {ldexp(1, -826), ldexp(1, -826)};
+    w = small_worker(k, exact, 1, &o, CCZ_OK);
+    ccz_fl_hlr_worker_free(w);
+    small_worker(k, exact, 2, &o, CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(), "row 1, feature 1: the row's features and the feature's values "
+                                  "across the rows span too many orders of magnitude together "
+                                  "for the encrypted products to fit a 1024-bit key");
+    exact[0] = exact[1] = ldexp(1, -827);
+    w = small_worker(k, exact, 2, &o, CCZ_OK);
+    ccz_fl_hlr_worker_free(w);
     double rows1[2] = {1e-120, 1e-115};
     w = small_worker(k, rows1, 2, &o, CCZ_OK);
     ccz_fl_hlr_worker_free(w);
@@ -315,6 +329,34 @@ static void test_refusals(void)
         CHECK_STR(ccz_error_detail(), room[c].error);
         ccz_fl_hlr_worker_free(w);
     }
+    /* the update's bounds themselves, with lr 1 and alpha 16^-j so that 1 - lr alpha is
+     * 16^j - 1 at 16^-j (4j bits) and sets the update's exponent, Ew - j: alpha 16^-240 puts
+     * the weight's scalar at 960 bits, what the key leaves past the server's 64 (taken by the
+     * update, refused by the products); 16^-241, 964 bits, refused by the update. Weights at
+     * 16^-1020 and alpha 16^-4 put the update at 16^-1024, the lowest exponent a peer may send
+     * (taken by the update, refused by the products); at 16^-1021, one below (refused). */
+    static const struct {
+        double alpha;
+        int exponent;
+        const char *error;
+    } bound[] = {
+        {0x1p-960, 0, "step 0, weight 0: its gradient's encrypted products would take up to "},
+        {0x1p-964, 0, "step 0, weight 0: the update does not fit the key's encoding"},
+        {0x1p-16, -1020, "step 0, weight 0: its gradient's encrypted products would take up to "},
+        {0x1p-16, -1021, "step 0, weight 0: the update does not fit the key's encoding"},
+    };
+    for (size_t c = 0; c < CCZ_ARRAY_LEN(bound); c++) {
+        o.alpha = bound[c].alpha;
+        o.learning_rate = 1;
+        w = small_worker(k, ok, 2, &o, CCZ_OK);
+        if (!w)
+            continue;
+        CHECK_OK(ccz_fl_hlr_initial(in, w));
+        in[0].exponent = in[1].exponent = bound[c].exponent;
+        CHECK_STATUS(ccz_fl_hlr_step(w, out, in, 0), CCZ_ERR_OVERFLOW);
+        CHECK_CONTAINS(ccz_error_detail(), bound[c].error);
+        ccz_fl_hlr_worker_free(w);
+    }
     /* data whose scalars and their products pass, but whose update does not: a feature of
      * 1.2e60 beside one of -1.4e140, its gradient (~1e280) aligned to the weight's exponent
      * would wrap in the worker's products; refused by the worker, naming the weight, not by the
@@ -370,6 +412,12 @@ static void test_refusals(void)
     CHECK_OK(ccz_paillier_encrypt(in[0].c, pk, m));
     CHECK_OK(ccz_fl_hlr_aggregate(out, plain, k, ins, 1, 1, 1));
     CHECK(plain[0] == -ldexp(1, 959));
+    /* an average past a double's range (1 at 16^1024): refused, naming the weight */
+    mpz_set_ui(m, 1);
+    CHECK_OK(ccz_paillier_encrypt(in[0].c, pk, m));
+    in[0].exponent = CCZ_FL_HLR_MAX_EXPONENT;
+    CHECK_STATUS(ccz_fl_hlr_aggregate(out, plain, k, ins, 1, 1, 1), CCZ_ERR_OVERFLOW);
+    CHECK_STR(ccz_error_detail(), "weight 0 of the average: the value does not fit a double");
     mpz_clears(m, n, NULL);
     for (int i = 0; i < 2; i++) {
         ccz_paillier_number_clear(&in[i]);

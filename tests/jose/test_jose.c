@@ -276,6 +276,13 @@ static void test_thumbprint(void)
     CHECK_INT(EVP_PKEY_get_bits(key), 2048);
     EVP_PKEY_free(key);
     json_decref(k);
+    /* an EC key (RFC 7517 A.1): crv, kty, x and y, the other members left out */
+    k = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x",
+                  "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4", "y",
+                  "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM", "use", "enc", "kid", "1");
+    CHECK_OK(jose_jwk_thumbprint(tp, k));
+    CHECK_STR(tp, "cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s");
+    json_decref(k);
     k = parse("{\"kty\":\"oct\",\"k\":\"AAAA\"}");
     CHECK_STATUS(jose_jwk_thumbprint(tp, k), CCZ_ERR_UNSUPPORTED);
     json_decref(k);
@@ -418,11 +425,24 @@ static void test_jwk_rsa(void)
     z = json_deep_copy(j);
     json_object_set_new(z, "n", json_string((const char *)text.ptr));
     CHECK_STATUS(jose_jwk_to_key(&k, z), CCZ_ERR_KEY_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "JWK: not a valid RSA public key");
+    CHECK(k == NULL); /* the key OpenSSL built is freed, and not handed out */
     static const char *const bad_e[] = {"AQ", "AQAA"}; /* 1, 65536 */
     for (size_t i = 0; i < CCZ_ARRAY_LEN(bad_e); i++) {
         json_object_set(z, "n", json_object_get(j, "n"));
         json_object_set_new(z, "e", json_string(bad_e[i]));
         CHECK_STATUS(jose_jwk_to_key(&k, z), CCZ_ERR_KEY_MALFORMED);
+        CHECK(k == NULL);
+    }
+    /* an empty n or e is refused as such (not as a key of 0 bits, or an even exponent) */
+    static const char *const empty[] = {"n", "e"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(empty); i++) {
+        json_object_set(z, "n", json_object_get(j, "n"));
+        json_object_set(z, "e", json_object_get(j, "e"));
+        json_object_set_new(z, empty[i], json_string(""));
+        CHECK_STATUS(jose_jwk_to_key(&k, z), CCZ_ERR_KEY_MALFORMED);
+        CHECK_STR(ccz_error_detail(), "JWK: n or e empty, not minimal, or e too long");
+        CHECK(k == NULL);
     }
     json_decref(z);
     ccz_buf_free(&raw);
@@ -470,6 +490,12 @@ static void test_jwks(void)
     CHECK(found == json_array_get(arr, 1));
     CHECK_STATUS(jose_jwks_find(&found, jwks, "no such kid"), CCZ_ERR_NOT_FOUND);
     CHECK(found == NULL);
+    /* no kid asked for matches no key, not even one whose kid is empty */
+    json_t *blank = parse("{\"keys\":[{\"kid\":\"\",\"kty\":\"EC\"}]}");
+    CHECK_OK(jose_jwks_find(&found, blank, ""));
+    CHECK_STATUS(jose_jwks_find(&found, blank, NULL), CCZ_ERR_NOT_FOUND);
+    CHECK(found == NULL);
+    json_decref(blank);
     json_t *notjwks = parse("{\"keys\":{}}");
     CHECK_STATUS(jose_jwks_find(&found, notjwks, kid), CCZ_ERR_MALFORMED);
     json_decref(notjwks);

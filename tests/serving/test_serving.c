@@ -255,6 +255,35 @@ static void test_rest_only(void)
     serving_stop(sv, t);
 }
 
+/* Version 1 options end before max_per_peer: a caller of that header may leave anything in
+ * the fields after, and none of it is read. A limit of one connection per peer there is not
+ * applied: a second connection from 127.0.0.1 is served and the first, silent, is kept open
+ * (with the limit applied it would be closed to make room). */
+static void test_v1_options_tail_ignored(void)
+{
+    ccz_serving_opts o = CCZ_SERVING_OPTS_INIT;
+    o.version = 1;
+    o.rest_listen = "127.0.0.1:0";
+    o.max_per_peer = 1;
+    pthread_t t;
+    ccz_serving *sv = serving_start_opts(&t, &o);
+    if (!sv)
+        return;
+    int port = ccz_serving_rest_port(sv);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    nanosleep(&(struct timespec){0, 100000000}, NULL); /* the first taken before the second */
+    char answer[4096];
+    get(answer, sizeof answer, port, "/v2/models/relu/ready");
+    CHECK_CONTAINS(answer, "HTTP/1.1 200");
+    struct pollfd pfd = {fd, POLLIN, 0};
+    CHECK_INT(poll(&pfd, 1, 200), 0); /* neither closed nor answered */
+    close(fd);
+    serving_stop(sv, t);
+}
+
 /* The REST API's refusals that tests/serving/serve_check.py leaves out (it also needs
  * python3-grpcio), each with its HTTP code and detail: an empty columnar batch, a columnar
  * object naming no input of the model, a v2 request with fewer or more tensors than the model
@@ -2300,12 +2329,13 @@ static void setup(void)
     ccz_buf_free(&model);
 }
 
-TEST_MAIN(T(setup), T(test_refused_options), T(test_rest_only), T(test_rest_errors),
-          T(test_rest_answer_over_limit), T(test_rest_binary_refused), T(test_rest_nested_examples),
-          T(test_grpc_only), T(test_grpc_metadata_fields), T(test_grpc_answer_over_limit),
-          T(test_grpc_workspace_bounded), T(test_grpc_expired_not_run),
-          T(test_grpc_disconnected_not_run), T(test_grpc_connection_share),
-          T(test_grpc_connection_jobs), T(test_grpc_many_connections), T(test_grpc_connection_left),
+TEST_MAIN(T(setup), T(test_refused_options), T(test_rest_only), T(test_v1_options_tail_ignored),
+          T(test_rest_errors), T(test_rest_answer_over_limit), T(test_rest_binary_refused),
+          T(test_rest_nested_examples), T(test_grpc_only), T(test_grpc_metadata_fields),
+          T(test_grpc_answer_over_limit), T(test_grpc_workspace_bounded),
+          T(test_grpc_expired_not_run), T(test_grpc_disconnected_not_run),
+          T(test_grpc_connection_share), T(test_grpc_connection_jobs),
+          T(test_grpc_many_connections), T(test_grpc_connection_left),
           T(test_grpc_batches_within_engine_limit), T(test_grpc_queued_at_shutdown),
           T(test_status_codes), T(test_batch_leaver_keeps_rows), T(test_batch_last_leaver),
           T(test_batch_late_skipped), T(test_batch_exactly_full),

@@ -100,6 +100,16 @@ static void test_every_encoding_whatever_the_last_byte(void)
             hex.ptr[k] = (uint8_t)toupper(hex.ptr[k]);
         CHECK_OK(ccz_buf_append_str(&hex, "\r\n"));
         decodes_to("upper-case hex with a line break", ccz_buf_span(&hex), d);
+        /* white space before the text too (a PCCS's answer may start with a line break) */
+        ccz_buf lead = CCZ_BUF_INIT;
+        CHECK_OK(ccz_buf_append_str(&lead, " \r\n\t"));
+        CHECK_OK(ccz_buf_append(&lead, hex.ptr, hex.len));
+        decodes_to("hex after white space", ccz_buf_span(&lead), d);
+        ccz_buf_reset(&lead);
+        CHECK_OK(ccz_buf_append_str(&lead, "\n"));
+        CHECK_OK(ccz_buf_append(&lead, pem.ptr, pem.len));
+        decodes_to("PEM after a line break", ccz_buf_span(&lead), d);
+        ccz_buf_free(&lead);
         ccz_buf_free(&pem);
         ccz_buf_free(&hex);
     }
@@ -443,6 +453,15 @@ static void test_fetch_requests(void)
     ccz_buf_reset(&out);
     CHECK_STATUS(ccz_collateral_fetch(&out, &cached, ccz_buf_span(&q), &o), CCZ_ERR_NETWORK);
     CHECK(!cached);
+    /* and a Platform CA's PCK certificate's apart from a Processor CA's (another PCK CRL) */
+    forge_quote_opts po;
+    forge_quote_defaults(&po);
+    ccz_buf_reset(&q);
+    CHECK_OK(forge_quote(pf, &q, &po));
+    ccz_buf_reset(&out);
+    CHECK_STATUS(ccz_collateral_fetch(&out, &cached, ccz_buf_span(&q), &o), CCZ_ERR_NETWORK);
+    CHECK(!cached);
+    CHECK_INT(out.len, 0);
     ccz_buf_free(&q);
     ccz_buf_free(&out);
     forge_free(pf);
