@@ -127,6 +127,9 @@ static void tensors(void)
     for (int i = 0; i < 6; i++)
         CHECK(fabsf(back[i] - v[i]) <= fabsf(v[i]) * 1e-3f + 6e-8f);
     CHECK(back[2] == 65504.0f);
+    /* the type after float16 is no type, even with float16's length */
+    CHECK_STATUS(ccz_hfl_tensor_decode(back, 6, CCZ_HFL_F16 + 1, b.ptr, b.len), CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "dtype 2 (F32 = 0, F16 = 1)");
     /* float16's own NaN, infinities and overflow (which the decoder refuses, as float32's) */
     float odd[4] = {NAN, INFINITY, -INFINITY, 70000.0f};
     b.len = 0;
@@ -1188,6 +1191,11 @@ static void refusals_and_caps(void)
         CHECK_INT(p->n_layers, 2);
         CHECK_INT(p->layers[0], 4);
         CHECK_STR(p->strategy, "fedavg");
+        /* FedProx's mu goes to FedProx clients alone; no round is done; no masking */
+        CHECK(p->mu == 0);
+        CHECK_INT(p->rounds, 1);
+        CHECK_INT(p->round, 0);
+        CHECK(!p->secure_agg);
         protobuf_c_message_free_unpacked(resp, NULL);
     }
     jr.name = "other";
@@ -1895,12 +1903,12 @@ static void *model_round_run(void *arg)
 /* After the first round, a round waits for every active client (up to gather_ms): b, back half a
  * second after a, takes part in round 2. Then b goes away while it waits (its GetModel cut at
  * its deadline, its connection closed): a client gone does not hold round 3 back, which opens
- * for a at once. */
+ * for a at once. When b joins again, it is active at once: round 4 waits for it. */
 static void rounds_wait_for_active_clients(void)
 {
     server s;
     memset(&s, 0, sizeof s);
-    ccz_hfl_service_opts o = lr_opts(3, 1);
+    ccz_hfl_service_opts o = lr_opts(4, 1);
     o.gather_ms = 2500;
     o.round_timeout_ms = 30000;
     hfl_test_server_start(&s, &o, DIM);
@@ -1951,13 +1959,27 @@ static void rounds_wait_for_active_clients(void)
     CHECK_INT(model_round(ch[0], NULL, NULL), 3);
     CHECK(now_ms() - t0 < 1500);
     CHECK_INT(push(&cs[0], ch[0], 3, DIM), 0);
-    ccz_rpc_channel_free(ch[0]);
+    /* b joins again: active at once, so round 4 waits for its GetModel as for a's */
+    CHECK_OK(ccz_rpc_channel_new(&ch[1], s.target, &co));
+    join_as(ch[1], "b");
+    pthread_t t;
+    model_call first = {.ch = ch[0], .code = -1};
+    test_thread(&t, model_round_run, &first);
+    usleep(500 * 1000);
+    CHECK_INT(model_round(ch[1], NULL, NULL), 4);
+    pthread_join(t, NULL);
+    CHECK_INT(first.code, 4);
+    for (int i = 0; i < 2; i++)
+        CHECK_INT(push(&cs[i], ch[i], 4, DIM), 0);
+    for (int i = 0; i < 2; i++)
+        ccz_rpc_channel_free(ch[i]);
     server_stop(&s);
-    CHECK_INT(s.n_rounds, 3);
+    CHECK_INT(s.n_rounds, 4);
     CHECK_INT(s.rounds[0].participants, 2);
     CHECK(s.rounds[0].train_loss == 1.625); /* (0.5 * 10 + 2 * 30) / 40 */
     CHECK_INT(s.rounds[1].participants, 2);
     CHECK_INT(s.rounds[2].participants, 1);
+    CHECK_INT(s.rounds[3].participants, 2);
 }
 
 /* A checkpoint of a round past the training's last is refused, not taken as a finished
