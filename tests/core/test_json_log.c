@@ -172,6 +172,19 @@ static void test_json_marshal(void)
     CHECK_INT((long)b.len, (long)sizeof ints);
     CHECK(memcmp(b.ptr, ints, sizeof ints) == 0);
     ccz_json_free(j);
+    /* TYPE_LONG digits are 15 bits: INT64_MAX is four of 0x7fff and a 7, 2^32 + 2^15 is 0, 1, 4
+     * (a 16-bit mask would keep bit 15 in the lowest digit), INT64_MIN is 0, 0, 0, 0, 8 */
+    static const uint8_t longs[] = {
+        '[',  3,    0,    0,    0,   'l', 5, 0, 0, 0, 0xff, 0x7f, 0xff, 0x7f, 0xff, 0x7f,
+        0xff, 0x7f, 7,    0,    'l', 3,   0, 0, 0, 0, 0,    1,    0,    4,    0,    'l',
+        0xfb, 0xff, 0xff, 0xff, 0,   0,   0, 0, 0, 0, 0,    0,    8,    0};
+    static const char long_text[] = "[9223372036854775807, 4295000064, -9223372036854775808]";
+    CHECK_OK(ccz_json_parse(&j, long_text, sizeof long_text - 1, 0));
+    ccz_buf_reset(&b);
+    CHECK_OK(ccz_json_dump_marshal(&b, j));
+    CHECK_INT((long)b.len, (long)sizeof longs);
+    CHECK(memcmp(b.ptr, longs, sizeof longs) == 0);
+    ccz_json_free(j);
     /* nesting: 256 arrays deep is written, 257 is refused */
     char deep[2 * 257];
     for (int depth = 256; depth <= 257; depth++) {

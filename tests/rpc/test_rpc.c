@@ -172,6 +172,7 @@ static void test_timeouts(void)
     CHECK_STATUS(ccz_rpc_timeout_parse(&ms, "123456789S"), CCZ_ERR_MALFORMED); /* 9 digits */
     CHECK_STATUS(ccz_rpc_timeout_parse(&ms, "-5S"), CCZ_ERR_MALFORMED);
     CHECK_STATUS(ccz_rpc_timeout_parse(&ms, ""), CCZ_ERR_MALFORMED);
+    CHECK_STATUS(ccz_rpc_timeout_parse(&ms, "m"), CCZ_ERR_MALFORMED); /* a unit, no digit */
     CHECK_STR(ccz_rpc_code_name(CCZ_RPC_DEADLINE_EXCEEDED), "DEADLINE_EXCEEDED");
     CHECK_STR(ccz_rpc_code_name(16), "UNAUTHENTICATED");
     CHECK_STR(ccz_rpc_code_name(17), "UNKNOWN");
@@ -193,6 +194,12 @@ static void test_header_bounds(void)
     CHECK_INT(md.n, 1);
     ccz_rpc_md_free(&md);
     free(v);
+    /* -bin values arrive without base64 padding: one and two '=' are supplied */
+    CHECK_OK(rpc_md_add_wire(&md, "x-a-bin", (const uint8_t *)"YQ", 2));
+    CHECK_OK(rpc_md_add_wire(&md, "x-b-bin", (const uint8_t *)"YWI", 3));
+    CHECK(md.n == 2 && md.entries[0].value.len == 1 && md.entries[0].value.ptr[0] == 'a' &&
+          md.entries[1].value.len == 2 && memcmp(md.entries[1].value.ptr, "ab", 2) == 0);
+    ccz_rpc_md_free(&md);
 
     char out[8];
     memset(out, 'Z', sizeof out);
@@ -218,15 +225,17 @@ static void test_header_bounds(void)
 static void test_wire_sent(void)
 {
     ccz_buf b = CCZ_BUF_INIT;
-    CHECK_OK(rpc_percent_encode(&b, "100% ok\n\x7f\xc3~"));
+    CHECK_OK(rpc_percent_encode(&b, "100% ok\n\x7f\xc3~\x1f"));
     CHECK_OK(ccz_buf_append_u8(&b, 0));
-    CHECK_STR((const char *)b.ptr, "100%25 ok%0A%7F%C3~");
+    CHECK_STR((const char *)b.ptr, "100%25 ok%0A%7F%C3~%1F");
     ccz_buf_free(&b);
     char t[16];
     rpc_timeout_format(t, 99999999);
     CHECK_STR(t, "99999999m");
     rpc_timeout_format(t, 100000000);
     CHECK_STR(t, "100000S");
+    rpc_timeout_format(t, 100000001); /* whole seconds rounded up, never a shorter deadline */
+    CHECK_STR(t, "100001S");
     rpc_timeout_format(t, -5);
     CHECK_STR(t, "0m");
     rpc_timeout_format(t, INT64_MAX / 2);
