@@ -723,6 +723,16 @@ static bool member_join(member *m, ccz_rpc_channel *ch, const char *prefix, uint
     return true;
 }
 
+/* Fresh keys for rk: its c_pk and s_pk, kept in pks (64 bytes). */
+static void round_keys(Cczfl__RoundKeys *rk, uint8_t *pks)
+{
+    uint8_t sk[32];
+    CHECK_OK(ccz_secagg_keygen(sk, pks));
+    CHECK_OK(ccz_secagg_keygen(sk, pks + 32));
+    rk->c_pk = (ProtobufCBinaryData){32, pks};
+    rk->s_pk = (ProtobufCBinaryData){32, pks + 32};
+}
+
 /* Advertises rk for round 1 and reads the key list: the threshold, how many are listed and the
  * member's own place among them. False when the call failed. */
 static bool member_keys(member *m, ccz_rpc_channel *ch, Cczfl__RoundKeys *rk)
@@ -761,12 +771,9 @@ static void *member_run(void *arg)
         send_shares(m, ch, R_N - 1, 0);
         goto out;
     }
-    uint8_t sk[32], c_pk[32], s_pk[32];
-    CHECK_OK(ccz_secagg_keygen(sk, c_pk));
-    CHECK_OK(ccz_secagg_keygen(sk, s_pk));
+    uint8_t pks[64];
     Cczfl__RoundKeys rk = CCZFL__ROUND_KEYS__INIT;
-    rk.c_pk = (ProtobufCBinaryData){32, c_pk};
-    rk.s_pk = (ProtobufCBinaryData){32, s_pk};
+    round_keys(&rk, pks);
     if (m->role == R_SURV0) {
         rk.round = 2;
         sa_call(m, ch, "AdvertiseKeys", &rk.base, &cczfl__key_list__descriptor, NULL);
@@ -982,12 +989,9 @@ static int after_failed;      /* that attempt failed */
 static bool after_fail(member *m, ccz_rpc_channel *ch)
 {
     if (m->role == U_TWICE) {
-        uint8_t sk[32], c_pk[32], s_pk[32];
-        CHECK_OK(ccz_secagg_keygen(sk, c_pk));
-        CHECK_OK(ccz_secagg_keygen(sk, s_pk));
+        uint8_t pks[64];
         Cczfl__RoundKeys rk = CCZFL__ROUND_KEYS__INIT;
-        rk.c_pk = (ProtobufCBinaryData){32, c_pk};
-        rk.s_pk = (ProtobufCBinaryData){32, s_pk};
+        round_keys(&rk, pks);
         bool refused = !member_keys(m, ch, &rk) && m->n == 1 && m->codes[0] == CCZ_RPC_ABORTED;
         CHECK_STR(m->msgs[0],
                   "1 participant advertised its keys: its update alone would be the sum");
@@ -1034,12 +1038,9 @@ static void *after_member_run(void *arg)
             send_unmask(m, ch, 0, 0, 32, 32);
         goto out;
     }
-    uint8_t sk[32], c_pk[32], s_pk[32];
-    CHECK_OK(ccz_secagg_keygen(sk, c_pk));
-    CHECK_OK(ccz_secagg_keygen(sk, s_pk));
+    uint8_t pks[64];
     Cczfl__RoundKeys rk = CCZFL__ROUND_KEYS__INIT;
-    rk.c_pk = (ProtobufCBinaryData){32, c_pk};
-    rk.s_pk = (ProtobufCBinaryData){32, s_pk};
+    round_keys(&rk, pks);
     if (!member_keys(m, ch, &rk))
         goto out;
     ProtobufCMessage *resp = NULL;
