@@ -550,6 +550,31 @@ static void test_malformed_dice(void)
         ccz_buf_free(&ext);
     }
     test_name = "test_malformed_dice";
+    /* {"pubkey-hash": [1, h], "noncf": h'07'}: a key that only starts like "nonce" is no nonce */
+    uint8_t near[96];
+    size_t m = cbor_head(near, 5, 2);
+    m += cbor_head(near + m, 3, 11);
+    memcpy(near + m, "pubkey-hash", 11);
+    m += 11;
+    m += cbor_head(near + m, 4, 2);
+    m += cbor_head(near + m, 0, 1);
+    m += cbor_head(near + m, 2, 32);
+    memcpy(near + m, h, 32);
+    m += 32;
+    static const uint8_t noncf[] = {0x65, 'n', 'o', 'n', 'c', 'f', 0x41, 7};
+    memcpy(near + m, noncf, sizeof noncf);
+    m += sizeof noncf;
+    ccz_buf near_ext = CCZ_BUF_INIT;
+    dice_ext(&near_ext, CCZ_RATLS_TAG_CCZ_SIM, CCZ_SPAN(ev, sizeof ev), near, m);
+    X509 *nx = self_signed(key, CCZ_RATLS_OID_DICE, near_ext.ptr, near_ext.len);
+    ccz_ratls_info ni;
+    CHECK_OK(ccz_ratls_inspect(&ni, nx));
+    CHECK(ni.binding_ok);
+    CHECK(!ni.has_nonce);
+    CHECK_INT(ni.nonce.len, 0);
+    ccz_ratls_info_free(&ni);
+    X509_free(nx);
+    ccz_buf_free(&near_ext);
     /* no evidence extension: an unrelated one only */
     X509 *x = self_signed(key, "1.2.3.4.5", (const uint8_t *)"\x05\x00", 2);
     ccz_ratls_info info;
@@ -703,6 +728,10 @@ static void test_validity_window(void)
     CHECK_OK(ccz_ratls_cert_create(&d, &dk, a, &dflt));
     vo.at_unix = now - 7200;
     CHECK_STATUS(ccz_ratls_verify_cert(&v, d, p, &vo), CCZ_ERR_NOT_YET_VALID);
+    int days = 0, secs = 0; /* from an hour before it was made to a year after */
+    CHECK(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(d), X509_get0_notAfter(d)) == 1);
+    CHECK_INT(days, 365);
+    CHECK_INT(secs, 3600);
     vo.at_unix = now;
     CHECK_OK(ccz_ratls_verify_cert(&v, d, p, &vo));
     /* a notBefore that is no time (re-signed by the certificate's own key): not valid from any
@@ -711,6 +740,16 @@ static void test_validity_window(void)
     CHECK(X509_sign(d, dk, EVP_sha256()) > 0);
     CHECK_STATUS(ccz_ratls_verify_cert(&v, d, p, &vo), CCZ_ERR_NOT_YET_VALID);
     CHECK_STR(v.step, "certificate");
+    /* a notAfter that is no time: not valid until the end of time, expired */
+    X509 *e;
+    EVP_PKEY *ek;
+    CHECK_OK(ccz_ratls_cert_create(&e, &ek, a, &dflt));
+    CHECK(ASN1_STRING_set(X509_getm_notAfter(e), "2x0101000000Z", 13) == 1);
+    CHECK(X509_sign(e, ek, EVP_sha256()) > 0);
+    CHECK_STATUS(ccz_ratls_verify_cert(&v, e, p, &vo), CCZ_ERR_EXPIRED);
+    CHECK_STR(v.step, "certificate");
+    X509_free(e);
+    EVP_PKEY_free(ek);
     X509_free(d);
     EVP_PKEY_free(dk);
     X509_free(x);
