@@ -207,6 +207,28 @@ static void read_fails(enum after after, int rcvtimeo_ms, ccz_status want, const
     session_close(&t); /* the server's thread has its own detail: ours stays */
 }
 
+/* Writes of 64 KB to a server that does `after`, 5 ms apart, until one fails: it fails with
+ * want and a detail containing the one given. */
+static void write_fails(enum after after, ccz_status want, const char *detail)
+{
+    session t;
+    bool ok = session_open(&t, after, NULL);
+    CHECK(ok);
+    if (ok) {
+        uint8_t *chunk = calloc(1, 64 * 1024);
+        ccz_status s = CCZ_OK;
+        for (int i = 0; i < 200 && s == CCZ_OK; i++) {
+            s = t.io.write(t.io.payload, chunk, 64 * 1024);
+            if (s == CCZ_OK)
+                usleep(5 * 1000);
+        }
+        CHECK_STATUS(s, want);
+        CHECK_CONTAINS(ccz_error_detail(), detail);
+        free(chunk);
+    }
+    session_close(&t);
+}
+
 static void test_io_failures(void)
 {
     read_fails(CLOSE_NOTIFY, 0, CCZ_ERR_PROTOCOL, "the peer closed the connection while receiving",
@@ -217,24 +239,8 @@ static void test_io_failures(void)
     /* silent past the socket's receive timeout */
     read_fails(SILENT, 200, CCZ_ERR_NETWORK, "timed out while receiving", false);
 
-    session t;
-    bool ok;
     /* reset under a write: the connection's failure, with the system's reason */
-    ok = session_open(&t, RESET, NULL);
-    CHECK(ok);
-    if (ok) {
-        uint8_t *chunk = calloc(1, 64 * 1024);
-        ccz_status s = CCZ_OK;
-        for (int i = 0; i < 200 && s == CCZ_OK; i++) {
-            s = t.io.write(t.io.payload, chunk, 64 * 1024);
-            if (s == CCZ_OK)
-                usleep(5 * 1000);
-        }
-        CHECK_STATUS(s, CCZ_ERR_NETWORK);
-        CHECK_CONTAINS(ccz_error_detail(), "connection failed while sending: ");
-        free(chunk);
-    }
-    session_close(&t);
+    write_fails(RESET, CCZ_ERR_NETWORK, "connection failed while sending: ");
 }
 
 /* A peer that refuses this side (it requires a certificate this side has none of): under TLS 1.3
@@ -253,21 +259,7 @@ static void test_refused(void)
     }
     session_close(&t);
     CHECK(!t.srv.handshake_ok);
-    ok = session_open(&t, WANT_CERT, NULL);
-    CHECK(ok);
-    if (ok) {
-        uint8_t *chunk = calloc(1, 64 * 1024);
-        ccz_status s = CCZ_OK;
-        for (int i = 0; i < 200 && s == CCZ_OK; i++) {
-            s = t.io.write(t.io.payload, chunk, 64 * 1024);
-            if (s == CCZ_OK)
-                usleep(5 * 1000);
-        }
-        CHECK_STATUS(s, CCZ_ERR_TLS);
-        CHECK_CONTAINS(ccz_error_detail(), "the peer refused this side while sending (TLS alert: ");
-        free(chunk);
-    }
-    session_close(&t);
+    write_fails(WANT_CERT, CCZ_ERR_TLS, "the peer refused this side while sending (TLS alert: ");
 }
 
 /* TLS 1.2 is refused: both sides fail the handshake */
