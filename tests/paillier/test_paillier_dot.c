@@ -115,6 +115,11 @@ static void test_dot(void)
     CHECK_STATUS(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, 2, 1),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "ciphertext 3 is not in [1, n^2): not from this key");
+    /* no rows: nothing to compute, so nothing is read, not even that ciphertext (as for the other
+     * batches' empty arrays), and nothing written */
+    mpz_set_ui(out[0], 42);
+    CHECK_OK(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, K, (const mpz_t *)e, 0, 1));
+    CHECK(mpz_cmp_ui(out[0], 42) == 0);
     CHECK_STATUS(ccz_paillier_dot_batch(out, pk, (const mpz_t *)c, 0, (const mpz_t *)e, 2, 1),
                  CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "a dot product of 0 terms for 2 rows");
