@@ -444,6 +444,38 @@ static void test_metadata_bound(void)
     small_server_stop(srv, thread, &p);
 }
 
+/* Metadata is never shed, whichever connection holds it: four calls of an older connection
+ * hold 60 KB of metadata and no request bytes; a newer connection's call with 15 KB of metadata
+ * passes the bound of 66560 bytes and is refused, the older calls are kept (there is no
+ * unfinished request to shed). */
+static void test_metadata_other_connection(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    peer p, q;
+    peer_open(&p, target);
+    h2_body held[4];
+    int32_t ids[4];
+    hold_four(&p, held, ids, 15000);
+    peer_pump(&p, 300, NULL, 0); /* the four are the server's before the next connection */
+    peer_open(&q, target);
+    h2_body b = {hello_z, sizeof hello_z};
+    int32_t other = peer_call(&q, "/ratls.Greeter/SayHello", 15000, &b);
+    peer_until(&q, other, false, 3000);
+    CHECK_INT(q.status[SLOT(other)], CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(q.message[SLOT(other)],
+              "the request headers exceed 16384 bytes, or the server's bound");
+    peer_pump(&p, 300, NULL, 0);
+    for (int i = 0; i < 4; i++) {
+        CHECK_INT(p.status[SLOT(ids[i])], -1); /* still waiting for their requests */
+        CHECK(!p.closed[SLOT(ids[i])]);
+    }
+    peer_close_all(&q);
+    small_server_stop(srv, thread, &p);
+}
+
 /* At the server-wide bound a new call's metadata makes room the way request data does: four
  * calls hold 60 KB of metadata (which is not shed) and a fifth 4 KiB of an unfinished message;
  * a sixth call's 3 KB of metadata pass the bound of 66560 bytes, so the unfinished request is
@@ -551,6 +583,81 @@ static void test_held_at_bound(void)
     }
     free(f);
     small_server_stop(srv, thread, &p);
+}
+
+/* A connection's unfinished requests may fill its window (131072 bytes for messages of 64 KiB)
+ * up to a credit step and a frame (32768 bytes) short of it, not further: three calls holding
+ * 98304 bytes between them are kept, one byte more and the largest is shed (the server-wide
+ * bound, 1 MiB here, is far). */
+static void test_conn_window_margin(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = 65536;
+    so.max_conn_buffer = 65536 + 65536;
+    so.max_buffer = 1u << 20;
+    ccz_rpc_server *srv;
+    CHECK_OK(ccz_rpc_server_new(&srv, &so));
+    CHECK_OK(ccz_rpc_server_add(srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
+                                &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                                hello, NULL));
+    current = srv;
+    pthread_t thread;
+    char target[64];
+    rpc_serve(srv, &thread, target);
+    peer p;
+    peer_open(&p, target);
+    uint8_t *f = hello_frame(65541);
+    doled a = {f, 65000, false}, b = {f, 16652, false}, c = {f, 16652, false};
+    int32_t big = peer_call_doled(&p, &a), small = peer_call_doled(&p, &b),
+            other = peer_call_doled(&p, &c);
+    peer_pump(&p, 300, NULL, 0);
+    CHECK_INT(p.status[SLOT(big)], -1); /* 98304 bytes held: within the margin */
+    CHECK_INT(p.status[SLOT(small)], -1);
+    CHECK_INT(p.status[SLOT(other)], -1);
+    c.avail = 1;
+    CHECK_INT(nghttp2_session_resume_data(p.h2, other), 0);
+    peer_until(&p, big, false, 3000);
+    CHECK_INT(p.status[SLOT(big)], CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_STR(p.message[SLOT(big)], "the connection's window is full of unfinished requests "
+                                    "(131072 bytes): the largest unfinished request was shed");
+    CHECK_INT(p.status[SLOT(small)], -1); /* kept */
+    CHECK_INT(p.status[SLOT(other)], -1);
+    free(f);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* Shutting down tells a connected client with GOAWAY NO_ERROR (a graceful end, not an error),
+ * and a server left without connections (its last one closed, or none ever) stops at once,
+ * not at the end of its grace time (3 s here). */
+static void test_shutdown_goaway(void)
+{
+    pthread_t thread;
+    peer p;
+    ccz_rpc_server *srv = small_server(&thread, &p);
+    h2_body b = {hello_z, sizeof hello_z};
+    int32_t id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
+    peer_until(&p, id, false, 2000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    ccz_rpc_server_shutdown(srv, 3000);
+    int64_t closed = peer_until_eof(&p, now_ms(), 2000);
+    CHECK(p.goaway);
+    CHECK_INT(p.goaway_error, NGHTTP2_NO_ERROR);
+    CHECK(closed >= 0 && closed < 1500); /* the connection is closed with its last call over */
+    int64_t t0 = now_ms();
+    pthread_join(thread, NULL);
+    CHECK(now_ms() - t0 < 1500);
+    peer_close_all(&p);
+    ccz_rpc_server_free(srv);
+    /* a server no client ever reached */
+    char target[64];
+    srv = server_new(1024, 1024 + 65536, &thread, target);
+    t0 = now_ms();
+    rpc_serve_stop(srv, thread, 3000);
+    CHECK(now_ms() - t0 < 1500);
+    ccz_rpc_server_free(srv);
 }
 
 /* A message's length prefix is read anew for each message: a DATA frame with a whole message
@@ -1543,8 +1650,9 @@ static void test_reserved_headers(void)
     small_server_stop(srv, thread, &p);
 }
 
-TEST_MAIN(T(test_metadata_bound), T(test_metadata_sheds_request), T(test_held_at_bound),
-          T(test_largest_shed), T(test_second_prefix), T(test_early_end_reset),
+TEST_MAIN(T(test_metadata_bound), T(test_metadata_other_connection), T(test_metadata_sheds_request),
+          T(test_held_at_bound), T(test_largest_shed), T(test_conn_window_margin),
+          T(test_shutdown_goaway), T(test_second_prefix), T(test_early_end_reset),
           T(test_cancelled_call), T(test_unsendable_status), T(test_zero_window_stall),
           T(test_idle_timely), T(test_idle_after_call), T(test_call_misuse),
           T(test_server_setup_refused), T(test_rapid_reset), T(test_unread_statuses),
