@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "ccz/ccz.h"
@@ -1231,6 +1232,40 @@ static void test_per_peer_v2(void)
     server_stop(&sv);
 }
 
+/* ALPN (RFC 7301): a client offering only protocols other than h2 is refused in the handshake
+ * with the no_application_protocol alert, not served HTTP/2 it did not ask for; one offering h2
+ * among others gets h2. */
+static void test_alpn_refused(void)
+{
+    server sv;
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    server_start(&sv, &so);
+    static const unsigned char http11[] = "\x08http/1.1", both[] = "\x08http/1.1\x02h2";
+    int fd = tcp_from(sv.port, "127.0.0.1");
+    CHECK(fd >= 0);
+    SSL *ssl = SSL_new(cli_side.ctx);
+    CHECK(ssl && SSL_set_alpn_protos(ssl, http11, sizeof http11 - 1) == 0);
+    SSL_set_fd(ssl, fd);
+    ERR_clear_error();
+    CHECK(SSL_connect(ssl) != 1);
+    CHECK_INT(ERR_GET_REASON(ERR_peek_last_error()), SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL);
+    ERR_clear_error();
+    SSL_free(ssl);
+    close(fd);
+    fd = tcp_from(sv.port, "127.0.0.1");
+    CHECK(fd >= 0);
+    ssl = SSL_new(cli_side.ctx);
+    CHECK(ssl && SSL_set_alpn_protos(ssl, both, sizeof both - 1) == 0);
+    SSL_set_fd(ssl, fd);
+    CHECK_INT(SSL_connect(ssl), 1);
+    const unsigned char *proto = NULL;
+    unsigned proto_len = 0;
+    SSL_get0_alpn_selected(ssl, &proto, &proto_len);
+    CHECK(proto_len == 2 && memcmp(proto, "h2", 2) == 0);
+    tls_close(ssl);
+    server_stop(&sv);
+}
+
 static void test_hostile(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1258,6 +1293,7 @@ static void test_hostile(void)
     STEP(test_plaintext_flood);
     STEP(test_per_peer_cap);
     STEP(test_per_peer_v2);
+    STEP(test_alpn_refused);
 #undef STEP
     test_side_free(&srv_side);
     test_side_free(&cli_side);
