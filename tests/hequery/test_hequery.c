@@ -101,6 +101,16 @@ static void test_db(void)
     refused(many, CCZ_ERR_TOO_LARGE, "line 65537: more than 65536 entries");
     free(many);
     refused("a,b\nx", CCZ_ERR_MALFORMED, "line 2: no comma"); /* a line of one byte */
+    /* a short key is zero-padded whatever its entry's memory held: a database of 8-byte keys
+     * freed, then one of 1-byte keys parsed into the memory it left (sanitizers fill new memory
+     * with 0xbe: the same there) */
+    db = db_of("AAAAAAAA,1\nBBBBBBBB,2\nCCCCCCCC,3\nDDDDDDDD,4\n");
+    ccz_heq_db_free(db);
+    db = db_of("a,1\nb,2\nc,3\nd,4\n");
+    CHECK(ccz_heq_db_find(&v, db, CCZ_LIT("b")) && v.len == 1 && v.ptr[0] == '2');
+    CHECK(ccz_heq_db_find(&v, db, CCZ_LIT("c")) && v.len == 1 && v.ptr[0] == '3');
+    CHECK(ccz_heq_db_find(&v, db, CCZ_LIT("d")) && v.len == 1 && v.ptr[0] == '4');
+    ccz_heq_db_free(db);
     CHECK_STATUS(ccz_heq_db_load(&db, "/nonexistent/capitals.csv"), CCZ_ERR_NOT_FOUND);
     CHECK_CONTAINS(ccz_error_detail(), "/nonexistent/capitals.csv");
     /* the largest database loads from a file: 65536 entries of 256-byte values (17 MB) */
@@ -1436,6 +1446,18 @@ static void test_abandoned_at_the_end(void)
     CHECK_STR(ccz_error_detail(), "the answer was abandoned: nobody waits for it");
     CHECK_INT(n.asked, n.last);
     CHECK(ans.value.ptr == NULL && ans.value.len == 0);
+    /* two workers: the first task not wanted stops the other worker too (it finishes the task
+     * it has and takes no more: asked twice, three times on a slow machine), rather than its
+     * taking the other 15 leaf tasks, each asked */
+    ccz_heq_server *two = NULL;
+    so.threads = 2;
+    CHECK_OK(ccz_heq_server_new(&two, &so));
+    n = (count_until){0, 1};
+    CHECK_STATUS(ccz_heq_server_answer(&ans, two, &qv), CCZ_ERR_UNAVAILABLE);
+    CHECK_STR(ccz_error_detail(), "the answer was abandoned: nobody waits for it");
+    CHECK(n.asked >= 1 && n.asked <= 3);
+    CHECK(ans.value.ptr == NULL && ans.value.len == 0);
+    ccz_heq_server_free(two);
     ccz_heq_query_free(&q);
     ccz_heq_client_free(c);
     ccz_heq_server_free(hs);
@@ -1583,6 +1605,22 @@ static void test_query_params(void)
     CHECK_STATUS(ccz_heq_server_answer(&a, s, &qv), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "the query has BFV with N = 8192, t = 65537, 5 primes");
     CHECK(a.value.ptr == NULL && a.value.len == 0);
+    /* parameters that are no lattice object: the refusal names what was being loaded */
+    uint8_t junk[64];
+    memset(junk, 'x', sizeof junk);
+    qv.params = CCZ_SPAN(junk, sizeof junk);
+    CHECK_STATUS(ccz_heq_server_answer(&a, s, &qv), CCZ_ERR_UNKNOWN_FORMAT);
+    CHECK_STR(ccz_error_detail(), "parameters: not a ccz lattice object (no CCZH magic)");
+    /* a key ciphertext a level down, through the C API: well formed, yet not a query's (the
+     * query's fault: INVALID_ARGUMENT) */
+    ccz_buf lower = CCZ_BUF_INIT;
+    switched_down(&lower, &q.key[7]);
+    qv = ccz_heq_query_view_of(&q, keys);
+    keys[7] = ccz_buf_span(&lower);
+    CHECK_STATUS(ccz_heq_server_answer(&a, s, &qv), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "key ciphertext 7 is at level 3, not 4 (a fresh encryption)");
+    CHECK(a.value.ptr == NULL && a.value.len == 0);
+    ccz_buf_free(&lower);
     ccz_buf_free(&first);
     ccz_buf_free(&t);
     ccz_heq_query_free(&q);
