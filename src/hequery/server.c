@@ -530,9 +530,10 @@ static ccz_status fast_plan_new(fast_plan *p, const ccz_heq_db *db, const ccz_la
     for (size_t k = 0; k < db->n; k++)
         p->order[k] = k;
     qsort_r(p->order, db->n, sizeof *p->order, by_entry_key, (void *)db);
-    p->n_batches = (db->n + FAST_BATCH - 1) / FAST_BATCH;
-    p->batches = calloc(p->n_batches, sizeof *p->batches);
+    size_t n_batches = (db->n + FAST_BATCH - 1) / FAST_BATCH;
+    p->batches = calloc(n_batches, sizeof *p->batches);
     CCZ_ENSURE(p->batches, CCZ_ERR_NOMEM, "out of memory");
+    p->n_batches = n_batches; /* fast_plan_free's count: only batches there are */
     for (size_t b = 0; b < p->n_batches; b++) {
         p->batches[b].first = b * FAST_BATCH;
         p->batches[b].count =
