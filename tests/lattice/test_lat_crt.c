@@ -155,6 +155,9 @@ static void test_prime_refusals(void)
     CHECK_CONTAINS(ccz_error_detail(), "primes of 62 bits");
     CHECK_OK(lat_primes(q, 1, 61, 16, NULL, 0));
     CHECK(q[0] < (1ull << 61) && q[0] > (1ull << 60) && q[0] % 32 == 1);
+    /* 2 bits is the smallest size there is: 3 is 1 mod 2 (n = 1) */
+    CHECK_OK(lat_primes(q, 1, 2, 1, NULL, 0));
+    CHECK_INT(q[0], 3);
     /* 97 is the only 7-bit prime that is 1 mod 32 */
     CHECK_OK(lat_primes(q, 1, 7, 16, NULL, 0));
     CHECK_INT(q[0], 97);
@@ -190,6 +193,12 @@ static void test_prime_refusals(void)
     CHECK_STR(ccz_error_detail(), "degree 2^0 is out of range (2^1 to 2^17)");
     CHECK_STATUS(lat_ntt_init(&t, 97, 18), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "degree 2^18 is out of range (2^1 to 2^17)");
+    /* 2^17 itself is in range */
+    uint64_t q17;
+    CHECK_OK(lat_primes(&q17, 1, 40, (size_t)1 << 17, NULL, 0));
+    CHECK_OK(lat_ntt_init(&t, q17, 17));
+    CHECK_INT(t.n, (size_t)1 << 17);
+    lat_ntt_free(&t);
     /* the largest prime below 2^62 that is 1 mod 32: a prime, but above 2^61 */
     uint64_t big = (1ull << 62) - 31;
     while (!lat_is_prime(big))
@@ -230,5 +239,21 @@ static void test_root_smallest_everywhere(void)
     CHECK(checked > 300);
 }
 
+/* lat_vec_centred_mod reads a word of [0, p) as centred, (-p/2, p/2]: (p - 1) / 2 is positive
+ * and stays as it is, (p + 1) / 2 is negative and becomes (p + 1) / 2 - p modulo q. Below 8 words
+ * (the portable loop) and with 8 (the vector kernels where the CPU has them). */
+static void test_centred_mod_half(void)
+{
+    const uint64_t p = 97, q = 193;
+    uint64_t a[8] = {0, 1, 48, 49, 96, 48, 49, 50}, out[8];
+    const uint64_t want[8] = {0, 1, 48, q - 48, q - 1, 48, q - 48, q - 47};
+    for (size_t n = 4; n <= 8; n += 4) {
+        memset(out, 0xff, sizeof out);
+        lat_vec_centred_mod(out, a, p, p, n, q);
+        for (size_t x = 0; x < n; x++)
+            CHECK_INT(out[x], want[x]);
+    }
+}
+
 TEST_MAIN(T(test_crt_init_propagates), T(test_conv_exact), T(test_rns_ntt_idx),
-          T(test_prime_refusals), T(test_root_smallest_everywhere))
+          T(test_prime_refusals), T(test_root_smallest_everywhere), T(test_centred_mod_half))

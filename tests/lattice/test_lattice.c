@@ -1013,8 +1013,9 @@ static void test_ckks_refusals(void)
 
 /* Key switching's division by P rounds: [acc]_P is centred, (P + 1) / 2 taken as -(P - 1) / 2
  * and (P - 1) / 2 as it is, so that with nothing but [acc]_P the result is -[acc]_P P^-1 modulo
- * each prime (coefficient form, BFV's). */
-static void test_kswitch_mod_down_rounding(void)
+ * each prime; in coefficient form (BFV's) and in NTT form (CKKS's, the same words once
+ * transformed back). */
+static void check_mod_down_rounding(bool coeff)
 {
     lattice_kit k;
     kit_new(&k, CCZ_LATTICE_BFV, 12);
@@ -1032,10 +1033,14 @@ static void test_kswitch_mod_down_rounding(void)
         lat_ntt_forward(&ctx->ntt[ctx->L], ap[c]);
     }
     uint64_t *c0 = calloc((size_t)level * n, 8), *c1 = calloc((size_t)level * n, 8);
-    lat_kswitch_mod_down(ctx, acc, level, true, c0, c1);
+    lat_kswitch_mod_down(ctx, acc, level, coeff, c0, c1);
     int wrong = 0;
     for (unsigned i = 0; i < level; i++) {
         uint64_t q = ctx->primes[i], h = mulmod(half % q, ctx->p_inv[i], q);
+        if (!coeff) {
+            lat_ntt_inverse(&ctx->ntt[i], c0 + (size_t)i * n);
+            lat_ntt_inverse(&ctx->ntt[i], c1 + (size_t)i * n);
+        }
         for (size_t x = 0; x < n; x++) { /* -(-half) P^-1 at half + 1, -half P^-1 at half */
             uint64_t at_up = h, at_half = h ? q - h : 0;
             wrong += c0[(size_t)i * n + x] != (x % 2 == 0 ? at_up : at_half);
@@ -1046,6 +1051,12 @@ static void test_kswitch_mod_down_rounding(void)
     free(c0);
     free(c1);
     lattice_kit_free(&k);
+}
+
+static void test_kswitch_mod_down_rounding(void)
+{
+    check_mod_down_rounding(true);
+    check_mod_down_rounding(false);
 }
 
 static void flip(ccz_buf *b, size_t at)
@@ -1831,21 +1842,23 @@ static void test_bfv_encode_reuse(void)
 
 /* BFV products over chains that pick the scale-and-round's paths: six 51-bit data primes (each
  * below 2^52, their sum well above: the rounded terms exceed 2^52, the per-prime path), a
- * narrow prime before a wide last one (the wide residues reduced into R's primes), and 28 data
+ * narrow prime before a wide last one (the wide residues reduced into R's primes), the same with
+ * a 53-bit data prime (its residues of 2^52 and more reduced before key switching takes them
+ * modulo the 45-bit one: the 52-bit Shoup kernels would drop their high bits), and 28 data
  * primes of 49 bits (each fits the 52-bit kernels, R's too, but their sum is about 2^53.8: the
  * rounded terms often exceed 2^52, the per-prime path all the same) */
 static void test_bfv_prime_shapes(void)
 {
-    static const unsigned chains[][7] = {{51, 51, 51, 51, 51, 51, 60}, {45, 58, 60}};
-    static const unsigned counts[] = {7, 3, 29};
-    static const int min_budget[] = {230, 28, 1295};
-    for (unsigned c = 0; c < 3; c++) {
+    static const unsigned chains[][7] = {{51, 51, 51, 51, 51, 51, 60}, {45, 58, 60}, {45, 53, 60}};
+    static const unsigned counts[] = {7, 3, 3, 29};
+    static const int min_budget[] = {230, 28, 23, 1295};
+    for (unsigned c = 0; c < 4; c++) {
         ccz_lattice_params p;
         CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_BFV, 12));
         memset(p.coeff_bits, 0, sizeof p.coeff_bits);
         p.n_primes = counts[c];
         for (unsigned i = 0; i < counts[c]; i++)
-            p.coeff_bits[i] = c < 2 ? chains[c][i] : i + 1 < counts[c] ? 49 : 60;
+            p.coeff_bits[i] = c < 3 ? chains[c][i] : i + 1 < counts[c] ? 49 : 60;
         p.no_security_check = true;
         lattice_kit k = {0};
         CHECK_OK(ccz_lattice_context_new(&k.ctx, &p));
@@ -1862,7 +1875,7 @@ static void test_bfv_prime_shapes(void)
         CHECK_OK(ccz_lattice_ciphertext_new(&pr, k.ctx));
         bfv_product(&k, pr, a, b);
         CHECK_INT(bfv_check(&k, pr, want), 0);
-        /* the budget the product leaves (235 to 236, 31, 1300 to 1301 seen): a rounded term
+        /* the budget the product leaves (235 to 236, 31, 28, 1300 to 1301 seen): a rounded term
          * above 2^52 given to the 52-bit one-pass kernel loses its high bits, noise of 2^52 that
          * decrypts right but costs 16 bits */
         int budget;
