@@ -423,10 +423,55 @@ static void test_small_degrees_portable(void)
     }
 }
 
+/* The rounding with the smallest primes a context takes (14 bits) beside 60-bit ones, on values up
+ * to the largest allowed (|t| just below 2^62, |t / q| near 2^48): the quotient from doubles
+ * (t times 1 / q) is still off by at most one, so both paths give the exact residues (the vector
+ * one where the CPU has it). */
+static void test_round_small_prime(void)
+{
+    ccz_lattice_params p;
+    CHECK_OK(ccz_lattice_preset(&p, CCZ_LATTICE_CKKS, 13));
+    p.log_n = 10;
+    p.n_primes = 3;
+    p.coeff_bits[0] = 60;
+    p.coeff_bits[1] = 14;
+    p.coeff_bits[2] = 60;
+    p.no_security_check = true;
+    ccz_lattice_context *ctx;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    CHECK(ctx->primes[1] < (1ull << 14));
+    size_t n = ctx->n;
+    double *a = malloc(n * 8);
+    for (size_t k = 0; k < n; k++) /* magnitudes from 2^20 to 2^62 - 1024, both signs */
+        a[k] = ldexp(unit(), 62 - (int)(rnd() % 43));
+    a[0] = 0x1p62 - 1024, a[1] = -0x1p62 + 1024;
+    uint64_t *wa = malloc((size_t)ctx->L * n * 8), *wb = malloc((size_t)ctx->L * n * 8);
+    CHECK_OK(lat_ckks_round_rns_portable(ctx, a, ctx->L, wb));
+    size_t bad = 0;
+    for (unsigned i = 0; i < ctx->L; i++)
+        for (size_t k = 0; k < n; k++) {
+            double v = round(a[k]);
+            uint64_t q = ctx->primes[i], m = (uint64_t)fabs(v) % q;
+            bad += wb[(size_t)i * n + k] != (v < 0 && m ? q - m : m);
+        }
+    CHECK_INT(bad, 0);
+    lat_set_avx512(true);
+    if (lat_avx512()) {
+        CHECK_OK(lat_ckks_round_rns_avx512(ctx, a, ctx->L, wa));
+        CHECK(memcmp(wa, wb, (size_t)ctx->L * n * 8) == 0);
+    } else {
+        printf("SKIP: no AVX-512 path here, the vector rounding is not compared\n");
+    }
+    free(wa);
+    free(wb);
+    free(a);
+    ccz_lattice_context_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {T(test_precision), T(test_paths),
                                       T(test_negative_quotient_rounded_up),
-                                      T(test_small_degrees_portable)};
+                                      T(test_small_degrees_portable), T(test_round_small_prime)};
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
