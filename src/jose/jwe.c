@@ -212,12 +212,11 @@ static ccz_status wrap_rsa(ccz_buf *ek, EVP_PKEY *recipient, jose_jwe_alg alg,
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, recipient, NULL);
     size_t n = (size_t)EVP_PKEY_get_size(recipient);
-    ccz_status s = CCZ_OK;
-    if (!ctx || EVP_PKEY_encrypt_init(ctx) != 1 || !rsa_ctx_setup(ctx, alg) ||
-        ccz_buf_reserve(ek, n) != CCZ_OK ||
-        EVP_PKEY_encrypt(ctx, ek->ptr + ek->len, &n, cek, CEK_LEN) != 1)
+    ccz_status s = ccz_buf_reserve(ek, n);
+    if (s == CCZ_OK && (!ctx || EVP_PKEY_encrypt_init(ctx) != 1 || !rsa_ctx_setup(ctx, alg) ||
+                        EVP_PKEY_encrypt(ctx, ek->ptr + ek->len, &n, cek, CEK_LEN) != 1))
         s = ccz_fail_ossl(CCZ_ERR_CRYPTO, "JWE: RSA encryption of the CEK failed");
-    else
+    else if (s == CCZ_OK)
         ek->len += n;
     EVP_PKEY_CTX_free(ctx);
     return s;
@@ -339,8 +338,9 @@ static ccz_status member_b64(ccz_buf *out, const json_t *doc, const char *name)
     const json_t *v = json_object_get(doc, name);
     if (!json_is_string(v))
         return ccz_fail(CCZ_ERR_MALFORMED, "JWE: \"%s\" is missing or not a string", name);
-    if (jose_b64url_decode(out, json_string_value(v), json_string_length(v)) != CCZ_OK)
-        return ccz_fail_context(CCZ_ERR_MALFORMED, "JWE \"%s\"", name);
+    ccz_status s = jose_b64url_decode(out, json_string_value(v), json_string_length(v));
+    if (s)
+        return ccz_fail_context(s == CCZ_ERR_NOMEM ? s : CCZ_ERR_MALFORMED, "JWE \"%s\"", name);
     return CCZ_OK;
 }
 
@@ -401,7 +401,7 @@ static ccz_status parse_header(jwe_parts *p)
     if (s == CCZ_OK)
         s = jose_json_parse(&p->hdr, (const char *)b.ptr, b.len);
     else
-        s = ccz_fail_context(CCZ_ERR_MALFORMED, "JWE protected header");
+        s = ccz_fail_context(s == CCZ_ERR_NOMEM ? s : CCZ_ERR_MALFORMED, "JWE protected header");
     ccz_buf_free(&b);
     if (s)
         return s;
@@ -463,9 +463,12 @@ static ccz_status party_info(ccz_buf *out, const json_t *hdr, const char *name)
     const json_t *v = json_object_get(hdr, name);
     if (!v)
         return CCZ_OK;
-    if (!json_is_string(v) ||
-        jose_b64url_decode(out, json_string_value(v), json_string_length(v)) != CCZ_OK)
-        return ccz_fail(CCZ_ERR_MALFORMED, "JWE: \"%s\" is not base64url", name);
+    ccz_status s = json_is_string(v)
+                       ? jose_b64url_decode(out, json_string_value(v), json_string_length(v))
+                       : CCZ_ERR_MALFORMED;
+    if (s == CCZ_ERR_NOMEM)
+        return s;
+    CCZ_ENSURE(s == CCZ_OK, CCZ_ERR_MALFORMED, "JWE: \"%s\" is not base64url", name);
     return CCZ_OK;
 }
 

@@ -216,7 +216,7 @@ static ccz_status json_part(json_t **out, const char *what, const char *text, si
     ccz_status s = jose_b64url_decode(&b, text, len);
     if (s) {
         ccz_buf_free(&b);
-        return ccz_fail_context(CCZ_ERR_MALFORMED, "JWS %s", what);
+        return ccz_fail_context(s == CCZ_ERR_NOMEM ? s : CCZ_ERR_MALFORMED, "JWS %s", what);
     }
     s = jose_json_parse(out, (const char *)b.ptr, b.len);
     ccz_buf_free(&b);
@@ -255,8 +255,9 @@ static ccz_status parse_token(jws_parts *p, const char *token, size_t len, unsig
     if (kid && !json_is_string(kid))
         return ccz_fail(CCZ_ERR_MALFORMED, "JWS header: \"kid\" is not a string");
     CCZ_GUARD(json_part(&p->payload, "payload", dot1 + 1, (size_t)(dot2 - dot1 - 1)));
-    if (jose_b64url_decode(&p->sig, dot2 + 1, (size_t)(end - dot2 - 1)) != CCZ_OK)
-        return ccz_fail_context(CCZ_ERR_MALFORMED, "JWS signature");
+    ccz_status s = jose_b64url_decode(&p->sig, dot2 + 1, (size_t)(end - dot2 - 1));
+    if (s)
+        return ccz_fail_context(s == CCZ_ERR_NOMEM ? s : CCZ_ERR_MALFORMED, "JWS signature");
     if (p->sig.len != 2 * p->alg->size)
         return ccz_fail(CCZ_ERR_MALFORMED, "JWS: %s signature of %zu bytes (expected %zu)",
                         p->alg->name, p->sig.len, 2 * p->alg->size);

@@ -18,14 +18,24 @@
 #include <time.h>
 #include <unistd.h>
 #include <execinfo.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <errno.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "ccz/ccz.h"
+#include "ccz/fl.h"
+#include "ccz/hfl.h"
 #include "http/http.h"
+#include "jose/jose.h"
 #include "store/store.h"
+#include "svc/kms/crypto.h"
+#include "svc/kms/internal.h"
+#include "svc/secret/secret.h"
 
 #define MAX_POSITIONS 200
 #define HEQ_POSITIONS 40 /* an encrypted lookup's answer takes 0.4 s */
@@ -522,6 +532,547 @@ static ccz_status t_pf(void)
     return s;
 }
 
+/* The KMS's key operations: AES-GCM, SM4-CBC, ECDSA and RSA keys loaded from material made in
+ * setup, encryption and decryption, the public PEM, signing and verifying, RSA-OAEP, and the
+ * material wrapped and unwrapped under a domain key. */
+static const kms_spec kms_specs[] = {KMS_AES_GCM_256, KMS_SM4_CBC, KMS_EC_P256, KMS_RSA_2048};
+static ccz_buf kms_material[CCZ_ARRAY_LEN(kms_specs)];
+
+static ccz_status kms_one(kms_spec spec, ccz_span material)
+{
+    static const uint8_t domain[32] = {7};
+    kms_key *k = NULL;
+    ccz_buf a = CCZ_BUF_INIT, b = CCZ_BUF_INIT;
+    ccz_buf_init(&b, 0, true);
+    bool valid = false;
+    ccz_status s = kms_key_load(&k, spec, material);
+    if (s == CCZ_OK && kms_spec_symmetric(spec)) {
+        s = kms_encrypt(&a, k, CCZ_LIT("alloc-fail plaintext"), CCZ_LIT("aad"));
+        if (s == CCZ_OK)
+            s = kms_decrypt(&b, k, ccz_buf_span(&a), CCZ_LIT("aad"));
+    } else if (s == CCZ_OK) {
+        s = kms_public_pem(&a, k);
+        ccz_buf_reset(&a);
+        if (s == CCZ_OK)
+            s = kms_sign(&a, k, KMS_SHA_256, KMS_PAD_PKCS1_PSS, false, CCZ_LIT("message"));
+        if (s == CCZ_OK)
+            s = kms_verify(&valid, k, KMS_SHA_256, KMS_PAD_PKCS1_PSS, false, CCZ_LIT("message"),
+                           ccz_buf_span(&a));
+        if (s == CCZ_OK && !valid)
+            s = CCZ_ERR_BAD_SIGNATURE;
+        ccz_buf_reset(&a);
+        if (s == CCZ_OK && kms_spec_rsa(spec))
+            s = kms_asym_encrypt(&a, k, KMS_PAD_PKCS1_OAEP, CCZ_LIT("secret"));
+        if (s == CCZ_OK && kms_spec_rsa(spec))
+            s = kms_asym_decrypt(&b, k, KMS_PAD_PKCS1_OAEP, ccz_buf_span(&a));
+    }
+    ccz_buf_reset(&a);
+    ccz_buf_reset(&b);
+    if (s == CCZ_OK)
+        s = kms_wrap(&a, domain, material, CCZ_LIT("key-id|owner|1"));
+    if (s == CCZ_OK)
+        s = kms_unwrap(&b, domain, ccz_buf_span(&a), CCZ_LIT("key-id|owner|1"));
+    if (s == CCZ_OK && (b.len != material.len || memcmp(b.ptr, material.ptr, b.len) != 0))
+        s = CCZ_ERR_CRYPTO;
+    kms_key_free(k);
+    ccz_buf_free(&a);
+    ccz_buf_free(&b);
+    return s;
+}
+
+/* ... and a request's side: the sign over the canonical string of a nested payload, the replay
+ * window taking nonces (one of them replayed). */
+static ccz_status t_kms(void)
+{
+    ccz_status s = CCZ_OK;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(kms_specs) && s == CCZ_OK; i++)
+        s = kms_one(kms_specs[i], ccz_buf_span(&kms_material[i]));
+    json_t *payload = json_pack("{s:s, s:{s:[i, s, b], s:n}, s:f}", "keyid", "k-1", "aad", "list",
+                                1, "two", 1, "null", "num", 2.5);
+    char sign[KMS_SIGN_LEN + 1];
+    if (s == CCZ_OK)
+        s = payload ? kms_request_sign(sign, CCZ_LIT("44RPFy3SEqLbAahaP9PXSGQ6ABB6gctr"), "app",
+                                       "nonce", "1700000000000", payload)
+                    : CCZ_ERR_NOMEM;
+    json_decref(payload);
+    kms_replay *rp = NULL;
+    if (s == CCZ_OK)
+        s = kms_replay_new(&rp, 64);
+    for (int i = 0; i < 6 && s == CCZ_OK; i++) {
+        char nonce[16];
+        snprintf(nonce, sizeof nonce, "n%d", i % 5);
+        s = kms_replay_check(rp, "app", nonce, "1700000000000", 1700000000000);
+        if (i == 5)
+            s = s == CCZ_ERR_EXISTS ? CCZ_OK : s == CCZ_OK ? CCZ_ERR_INVALID_ARGUMENT : s;
+    }
+    kms_replay_free(rp);
+    return s;
+}
+
+/* JOSE: a JWK and a JWKS of an EC key, its thumbprint, a JWT signed and verified through the
+ * JWKS, the JWK read back, and JWEs decrypted: to the key's JWK (ECDH-ES+A256KW) and to an
+ * RSA key (RSA-OAEP-256). */
+static EVP_PKEY *jose_ec, *jose_rsa;
+
+static ccz_status jwe_round(EVP_PKEY *key, const json_t *jwk, jose_jwe_alg alg)
+{
+    json_t *jwe = NULL;
+    ccz_buf pt = CCZ_BUF_INIT;
+    ccz_status s = jwk ? jose_jwe_encrypt_jwk(&jwe, jwk, CCZ_LIT("a secret"))
+                       : jose_jwe_encrypt(&jwe, key, alg, CCZ_LIT("a secret"));
+    char *text = s == CCZ_OK ? json_dumps(jwe, JSON_COMPACT) : NULL;
+    if (s == CCZ_OK && !text)
+        s = CCZ_ERR_NOMEM;
+    if (s == CCZ_OK)
+        s = jose_jwe_decrypt(&pt, key, text, strlen(text));
+    if (s == CCZ_OK && (pt.len != 8 || memcmp(pt.ptr, "a secret", 8) != 0))
+        s = CCZ_ERR_CRYPTO;
+    free(text); /* jansson's, from its own allocator */
+    json_decref(jwe);
+    ccz_buf_free(&pt);
+    return s;
+}
+
+static ccz_status t_jose(void)
+{
+    json_t *jwk = NULL, *jwks = NULL, *claims = NULL, *back = NULL, *enc_jwk = NULL;
+    EVP_PKEY *k2 = NULL;
+    ccz_buf tok = CCZ_BUF_INIT;
+    char tp[JOSE_THUMBPRINT_LEN + 1];
+    ccz_status s = jose_jwk_from_key(&jwk, jose_ec, "ES256", "sig");
+    if (s == CCZ_OK)
+        s = jose_jwk_thumbprint(tp, jwk);
+    if (s == CCZ_OK)
+        s = jose_jwks_from_keys(&jwks, &jose_ec, 1);
+    if (s == CCZ_OK) {
+        claims = json_pack("{s:s, s:I}", "iss", "alloc", "exp", (json_int_t)4102444800);
+        s = claims ? jose_jwt_sign(&tok, jose_ec, NULL, claims) : CCZ_ERR_NOMEM;
+    }
+    if (s == CCZ_OK)
+        s = jose_jwt_verify_jwks(&back, jwks, (const char *)tok.ptr, strlen((char *)tok.ptr), 0);
+    if (s == CCZ_OK)
+        s = jose_jwk_to_key(&k2, jwk);
+    if (s == CCZ_OK)
+        s = jose_jwk_from_key(&enc_jwk, jose_ec, "ECDH-ES+A256KW", "enc");
+    if (s == CCZ_OK)
+        s = jwe_round(jose_ec, enc_jwk, JOSE_JWE_ECDH_ES_A256KW);
+    if (s == CCZ_OK)
+        s = jwe_round(jose_rsa, NULL, JOSE_JWE_RSA_OAEP_256);
+    EVP_PKEY_free(k2);
+    json_decref(jwk), json_decref(jwks), json_decref(claims), json_decref(back);
+    json_decref(enc_jwk);
+    ccz_buf_free(&tok);
+    return s;
+}
+
+/* A PSI set: items added one by one and by lines, sealed (sorted, duplicates removed). */
+static ccz_status t_psi_set(void)
+{
+    ccz_psi_set *set = NULL;
+    ccz_status s = ccz_psi_set_new(&set);
+    for (int i = 0; i < 40 && s == CCZ_OK; i++) {
+        char item[16];
+        snprintf(item, sizeof item, "item-%d", i % 30);
+        s = ccz_psi_set_add(set, CCZ_SPAN(item, strlen(item)));
+    }
+    if (s == CCZ_OK)
+        s = ccz_psi_set_add_lines(set, CCZ_LIT("b\r\n\na\nb\nitem-3\nz"));
+    if (s == CCZ_OK)
+        s = ccz_psi_set_seal(set);
+    if (s == CCZ_OK && ccz_psi_set_size(set) != 33)
+        s = CCZ_ERR_INVALID_ARGUMENT; /* a wrong size: never expected */
+    ccz_psi_set_free(set);
+    return s;
+}
+
+/* A service's configuration: its defaults, a JSON file of options, flags (a list replaced then
+ * added to), the effective configuration as JSON. */
+static char svc_config_path[4160];
+
+static ccz_status t_svc_config(void)
+{
+    ccz_svc_config *c = NULL;
+    ccz_status s = ccz_svc_config_new(&c, "kms");
+    if (s == CCZ_OK)
+        s = ccz_svc_config_load_file(c, svc_config_path);
+    if (s == CCZ_OK)
+        s = ccz_svc_config_set(c, "listen", "127.0.0.1:0");
+    if (s == CCZ_OK)
+        s = ccz_svc_config_set(c, "sim-root", "/c.crt");
+    if (s == CCZ_OK)
+        s = ccz_svc_config_set(c, "sim-root", "/d.crt");
+    if (s == CCZ_OK)
+        s = ccz_svc_config_set(c, "max-body", "4096");
+    ccz_json *j = s == CCZ_OK ? ccz_svc_config_to_json(c) : NULL;
+    if (s == CCZ_OK && !j)
+        s = CCZ_ERR_NOMEM;
+    ccz_json_free(j);
+    ccz_svc_config_free(c);
+    return s;
+}
+
+/* The homomorphic LR's model and data files, and the cleartext inference. */
+static ccz_status t_he_lr(void)
+{
+    ccz_he_lr_model m;
+    ccz_he_lr_data d;
+    memset(&m, 0, sizeof m);
+    memset(&d, 0, sizeof d);
+    ccz_status s = ccz_he_lr_model_parse(&m, CCZ_LIT("-0.5, 1.25,2e-1,3\r\n"));
+    if (s == CCZ_OK)
+        s = ccz_he_lr_data_parse(&d, CCZ_LIT("\xef\xbb\xbf"
+                                             "a,b,c,target\r\n1,2,3,0\r\n-3.5,0x1p2,1,1\n"
+                                             "0,0,0,1\n4,5,6,0\n"));
+    if (s == CCZ_OK) {
+        double p[4];
+        s = ccz_he_lr_predict(p, &m, &d);
+    }
+    ccz_he_lr_model_free(&m);
+    ccz_he_lr_data_free(&d);
+    return s;
+}
+
+/* Paillier batches on two threads (encrypt, add, multiply by plaintexts, dot products,
+ * decrypt) and encrypted numbers through JSON. */
+static ccz_paillier_pub *batch_pub;
+static ccz_paillier_key *batch_key;
+
+static ccz_status t_paillier_batch(void)
+{
+    enum { N = 6 };
+    mpz_t m[N], c[N], d[N], e[2 * N];
+    for (size_t i = 0; i < N; i++) {
+        mpz_init_set_ui(m[i], 1000 + i);
+        mpz_inits(c[i], d[i], e[2 * i], e[2 * i + 1], NULL);
+        mpz_set_si(e[2 * i], (long)i - 2);
+        mpz_set_ui(e[2 * i + 1], i + 3);
+    }
+    ccz_status s = ccz_paillier_encrypt_batch(c, batch_pub, m, N, 2);
+    if (s == CCZ_OK)
+        s = ccz_paillier_add_batch(d, batch_pub, c, c, N, 2);
+    if (s == CCZ_OK)
+        s = ccz_paillier_mul_plain_batch(d, batch_pub, d, m, N, 2);
+    if (s == CCZ_OK)
+        s = ccz_paillier_dot_batch(d, batch_pub, c, N, e, 2, 2);
+    if (s == CCZ_OK)
+        s = ccz_paillier_decrypt_batch(d, batch_key, c, N, 2);
+    for (size_t i = 0; s == CCZ_OK && i < N; i++)
+        if (mpz_cmp(d[i], m[i]) != 0)
+            s = CCZ_ERR_CRYPTO;
+    ccz_paillier_encoded enc;
+    ccz_paillier_number x, y;
+    ccz_paillier_encoded_init(&enc);
+    ccz_paillier_number_init(&x);
+    ccz_paillier_number_init(&y);
+    ccz_buf j = CCZ_BUF_INIT;
+    ccz_paillier_number *xs = NULL;
+    size_t count = 0;
+    if (s == CCZ_OK)
+        s = ccz_paillier_encode_double(&enc, batch_pub, 3.25, 0);
+    if (s == CCZ_OK)
+        s = ccz_paillier_encrypt_encoded(&x, batch_pub, &enc);
+    if (s == CCZ_OK)
+        s = ccz_paillier_number_to_json(&j, &x);
+    if (s == CCZ_OK)
+        s = ccz_paillier_number_from_json(&y, batch_pub, (const char *)j.ptr, j.len);
+    if (s == CCZ_OK)
+        s = ccz_paillier_numbers_from_json(&xs, &count, batch_pub, (const char *)j.ptr, j.len);
+    ccz_paillier_numbers_free(xs, count);
+    ccz_buf_free(&j);
+    ccz_paillier_encoded_clear(&enc);
+    ccz_paillier_number_clear(&x);
+    ccz_paillier_number_clear(&y);
+    for (size_t i = 0; i < N; i++)
+        mpz_clears(m[i], c[i], d[i], e[2 * i], e[2 * i + 1], NULL);
+    return s;
+}
+
+/* Horizontal FL: FedAdam's aggregation of three models, its checkpoint written and parsed. */
+static char hfl_checkpoint_path[4160];
+
+static ccz_status t_hfl(void)
+{
+    enum { DIM = 64 };
+    static float global[DIM], models[3][DIM];
+    const float *const ms[3] = {models[0], models[1], models[2]};
+    const double w[3] = {1, 2, 3};
+    for (size_t i = 0; i < DIM; i++)
+        models[0][i] = 1, models[1][i] = (float)i, models[2][i] = -0.5f;
+    ccz_hfl_strategy *st = NULL;
+    ccz_hfl_strategy_opts o = CCZ_HFL_STRATEGY_OPTS_INIT;
+    o.threads = 2;
+    ccz_buf b = CCZ_BUF_INIT;
+    unsigned round = 0;
+    ccz_status s = ccz_hfl_strategy_new(&st, CCZ_HFL_FEDADAM, DIM, &o);
+    if (s == CCZ_OK)
+        s = ccz_hfl_strategy_aggregate(st, global, ms, w, 3);
+    if (s == CCZ_OK)
+        s = ccz_hfl_checkpoint_write(hfl_checkpoint_path, 1, st, global, DIM);
+    if (s == CCZ_OK)
+        s = ccz_file_read(&b, hfl_checkpoint_path, 1u << 20);
+    if (s == CCZ_OK)
+        s = ccz_hfl_checkpoint_parse(&round, st, global, DIM, ccz_buf_span(&b));
+    ccz_buf_free(&b);
+    ccz_hfl_strategy_free(st);
+    return s;
+}
+
+/* Lattice keys and CKKS: a context, the secret, public, relinearization and Galois keys, an
+ * encoding encrypted, squared without relinearization, then relinearized. */
+static ccz_status t_lattice_keys(void)
+{
+    ccz_lattice_params p;
+    ccz_lattice_context *ctx = NULL;
+    ccz_lattice_secret_key *sk = NULL;
+    ccz_lattice_public_key *pk = NULL;
+    ccz_lattice_relin_keys *rk = NULL;
+    ccz_lattice_galois_keys *gk = NULL;
+    ccz_lattice_plaintext *pt = NULL;
+    ccz_lattice_ciphertext *ct = NULL, *sq = NULL;
+    static const double vals[4] = {0.5, -1, 2, 0.25};
+    static const int steps[1] = {1};
+    ccz_status s = ccz_lattice_preset(&p, CCZ_LATTICE_CKKS, 12);
+    if (s == CCZ_OK)
+        s = ccz_lattice_context_new(&ctx, &p);
+    if (s == CCZ_OK)
+        s = ccz_lattice_keygen(&sk, &pk, ctx);
+    if (s == CCZ_OK)
+        s = ccz_lattice_relin_keygen(&rk, ctx, sk);
+    if (s == CCZ_OK)
+        s = ccz_lattice_galois_keygen(&gk, ctx, sk, steps, 1, true);
+    if (s == CCZ_OK)
+        s = ccz_lattice_plaintext_new(&pt, ctx);
+    if (s == CCZ_OK)
+        s = ccz_lattice_ckks_encode_real(pt, ctx, vals, 4, p.scale, ccz_lattice_max_level(ctx));
+    if (s == CCZ_OK)
+        s = ccz_lattice_ciphertext_new(&ct, ctx);
+    if (s == CCZ_OK)
+        s = ccz_lattice_ciphertext_new(&sq, ctx);
+    if (s == CCZ_OK)
+        s = ccz_lattice_encrypt(ct, ctx, pk, pt);
+    if (s == CCZ_OK)
+        s = ccz_lattice_mul(sq, ctx, ct, ct, NULL);
+    if (s == CCZ_OK)
+        s = ccz_lattice_relinearize(sq, ctx, rk);
+    ccz_lattice_ciphertext_free(sq);
+    ccz_lattice_ciphertext_free(ct);
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_galois_keys_free(gk);
+    ccz_lattice_relin_keys_free(rk);
+    ccz_lattice_public_key_free(pk);
+    ccz_lattice_secret_key_free(sk);
+    ccz_lattice_context_free(ctx);
+    return s;
+}
+
+/* Federated LR on a four-row data set under the Paillier key of paillier_batch: the homomorphic
+ * worker (initial weights, a step, its wire message written and parsed, the server's average of
+ * two workers) and the vertical parties (a host's forward sums, the guest's residuals and loss,
+ * both gradients decrypted and the steps taken). */
+static const char fl_csv[] = "id,y,a,b\n1,1,0.5,-1\n2,0,1.5,2\n3,1,-0.25,0\n4,0,3,1\n";
+
+static ccz_status t_fl_hlr(void)
+{
+    ccz_ml_dataset d;
+    memset(&d, 0, sizeof d);
+    ccz_fl_hlr_worker *wk = NULL;
+    ccz_fl_hlr_opts o = CCZ_FL_HLR_OPTS_INIT;
+    o.threads = 2;
+    ccz_paillier_number w[3], v[3], avg[3];
+    double plain[3];
+    for (size_t i = 0; i < 3; i++) {
+        ccz_paillier_number_init(&w[i]);
+        ccz_paillier_number_init(&v[i]);
+        ccz_paillier_number_init(&avg[i]);
+    }
+    ccz_buf msg = CCZ_BUF_INIT;
+    ccz_status s = ccz_ml_dataset_csv(&d, fl_csv, sizeof fl_csv - 1);
+    if (s == CCZ_OK)
+        s = ccz_fl_hlr_worker_new(&wk, batch_pub, &d, &o);
+    if (s == CCZ_OK && ccz_fl_hlr_worker_dim(wk) != 3)
+        s = CCZ_ERR_INVALID_ARGUMENT; /* never expected */
+    if (s == CCZ_OK)
+        s = ccz_fl_hlr_initial(w, wk);
+    if (s == CCZ_OK)
+        s = ccz_fl_hlr_step(wk, w, w, 0);
+    if (s == CCZ_OK)
+        s = ccz_fl_hlr_weights_write(&msg, w, 3);
+    if (s == CCZ_OK)
+        s = ccz_fl_hlr_weights_parse(v, 3, batch_pub, msg.ptr, msg.len);
+    const ccz_paillier_number *const in[2] = {w, v};
+    if (s == CCZ_OK)
+        s = ccz_fl_hlr_aggregate(avg, plain, batch_key, in, 2, 3, 2);
+    for (size_t i = 0; i < 3; i++) {
+        ccz_paillier_number_clear(&w[i]);
+        ccz_paillier_number_clear(&v[i]);
+        ccz_paillier_number_clear(&avg[i]);
+    }
+    ccz_buf_free(&msg);
+    ccz_fl_hlr_worker_free(wk);
+    ccz_ml_dataset_free(&d);
+    return s;
+}
+
+static ccz_status t_fl_vlr(void)
+{
+    ccz_ml_dataset d;
+    memset(&d, 0, sizeof d);
+    ccz_fl_vlr_party *guest = NULL, *host = NULL;
+    ccz_fl_vlr_opts o = CCZ_FL_VLR_OPTS_INIT;
+    o.threads = 2;
+    enum { ROWS = 4 };
+    mpz_t fwd[ROWS], res[ROWS], sq, loss, gg[3], gh[2];
+    mpz_inits(sq, loss, NULL);
+    for (size_t i = 0; i < ROWS; i++)
+        mpz_inits(fwd[i], res[i], NULL);
+    for (size_t i = 0; i < 3; i++)
+        mpz_init(gg[i]);
+    for (size_t i = 0; i < 2; i++)
+        mpz_init(gh[i]);
+    ccz_status s = ccz_ml_dataset_csv(&d, fl_csv, sizeof fl_csv - 1);
+    if (s == CCZ_OK)
+        s = ccz_fl_vlr_party_new(&guest, batch_pub, &d, &o);
+    if (s == CCZ_OK) {
+        ccz_ml_dataset h = d; /* the same features without labels: a host */
+        h.y = NULL;
+        s = ccz_fl_vlr_party_new(&host, batch_pub, &h, &o);
+    }
+    if (s == CCZ_OK)
+        s = ccz_fl_vlr_forward(host, fwd, sq, 0);
+    if (s == CCZ_OK)
+        s = ccz_fl_vlr_residuals(guest, res, &loss, (const mpz_t *)fwd, sq, 0);
+    if (s == CCZ_OK)
+        s = ccz_fl_vlr_gradient(guest, gg, (const mpz_t *)res, 0);
+    if (s == CCZ_OK)
+        s = ccz_fl_vlr_gradient(host, gh, (const mpz_t *)res, 0);
+    if (s == CCZ_OK)
+        s = ccz_paillier_decrypt_batch(gg, batch_key, (const mpz_t *)gg, 3, 2);
+    if (s == CCZ_OK)
+        s = ccz_paillier_decrypt_batch(gh, batch_key, (const mpz_t *)gh, 2, 2);
+    if (s == CCZ_OK)
+        s = ccz_fl_vlr_update(guest, (const mpz_t *)gg, 0);
+    if (s == CCZ_OK)
+        s = ccz_fl_vlr_update(host, (const mpz_t *)gh, 0);
+    ccz_fl_vlr_party_free(guest);
+    ccz_fl_vlr_party_free(host);
+    ccz_ml_dataset_free(&d);
+    mpz_clears(sq, loss, NULL);
+    for (size_t i = 0; i < ROWS; i++)
+        mpz_clears(fwd[i], res[i], NULL);
+    for (size_t i = 0; i < 3; i++)
+        mpz_clear(gg[i]);
+    for (size_t i = 0; i < 2; i++)
+        mpz_clear(gh[i]);
+    return s;
+}
+
+/* Two-party ECDH PSI over a socketpair, the server on a thread of its own: HELLOs, batches of
+ * points both ways, the tags, the intersection's indices. A side whose allocation failed ends
+ * (its peer then sees an abort or the stream closed): the pair's status is out_of_memory. */
+static ccz_psi_set *psi_sets[2];
+
+typedef struct {
+    int fd;
+    ccz_psi_ecdh_result r;
+    ccz_status s;
+} psi_side;
+
+static ccz_status psi_fd_write(void *payload, const uint8_t *p, size_t n)
+{
+    psi_side *f = payload;
+    while (n) {
+        ssize_t w = send(f->fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return ccz_fail(CCZ_ERR_NETWORK, "send: %s", strerror(errno));
+        p += w;
+        n -= (size_t)w;
+    }
+    return CCZ_OK;
+}
+
+static ccz_status psi_fd_read(void *payload, uint8_t *p, size_t n)
+{
+    psi_side *f = payload;
+    while (n) {
+        ssize_t r = recv(f->fd, p, n, 0);
+        if (r <= 0)
+            return ccz_fail(r ? CCZ_ERR_NETWORK : CCZ_ERR_PROTOCOL, "the peer is gone");
+        p += r;
+        n -= (size_t)r;
+    }
+    return CCZ_OK;
+}
+
+static void *psi_server_thread(void *arg)
+{
+    psi_side *sv = arg;
+    ccz_psi_io io = {psi_fd_write, psi_fd_read, sv};
+    ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
+    o.threads = 1;
+    o.batch = 4;
+    sv->s = ccz_psi_ecdh_server(&sv->r, psi_sets[1], &io, &o);
+    shutdown(sv->fd, SHUT_WR);
+    return NULL;
+}
+
+static ccz_status t_psi_ecdh(void)
+{
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds))
+        return CCZ_ERR_NETWORK;
+    psi_side cl = {.fd = fds[0]}, sv = {.fd = fds[1]};
+    pthread_t t;
+    if (pthread_create(&t, NULL, psi_server_thread, &sv)) {
+        close(fds[0]), close(fds[1]);
+        return CCZ_ERR_IO;
+    }
+    ccz_psi_io io = {psi_fd_write, psi_fd_read, &cl};
+    ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
+    o.threads = 1;
+    o.batch = 4;
+    cl.s = ccz_psi_ecdh_client(&cl.r, psi_sets[0], &io, &o);
+    close(fds[0]); /* a server still writing sees the client gone */
+    pthread_join(t, NULL);
+    close(fds[1]);
+    ccz_status s = cl.s == CCZ_ERR_NOMEM || sv.s == CCZ_ERR_NOMEM ? CCZ_ERR_NOMEM
+                   : cl.s                                         ? cl.s
+                                                                  : sv.s;
+    if (s == CCZ_OK && cl.r.intersection != 3)
+        s = CCZ_ERR_INVALID_ARGUMENT; /* a wrong intersection: never expected */
+    ccz_psi_ecdh_result_free(&cl.r);
+    ccz_psi_ecdh_result_free(&sv.r);
+    return s;
+}
+
+/* Secret provisioning's service: two secrets (one read from a file), a policy document with a
+ * "secrets" section of rules, the rule chosen for the sim platform's claims, the service
+ * attached to an HTTP server as a preface. */
+static char secret_file_path[4160];
+static ccz_result secret_claims; /* the sim evidence's, verified in setup */
+
+static ccz_status t_secret(void)
+{
+    static const char doc[] =
+        "{\"allow_sim\": true, \"secrets\": [{\"secret\": \"db-key\", \"tee\": [\"sgx\", \"tdx\"],"
+        " \"isv_svn_min\": 2}, {\"secret\": \"sim.key\", \"tee\": \"sim\"}]}";
+    const ccz_secret_entry e[2] = {{"db-key", NULL, CCZ_LIT("a database key")},
+                                   {"sim.key", secret_file_path, CCZ_SPAN(NULL, 0)}};
+    secret_service *svc = NULL;
+    http_server *srv = NULL;
+    http_server_opts ho = {.name = "alloc-secret"};
+    char why[256];
+    ccz_status s = secret_service_new(&svc, CCZ_SPAN(doc, sizeof doc - 1), e, 2);
+    if (s == CCZ_OK && secret_choose(svc, &secret_claims.claims, why, sizeof why) != 1)
+        s = CCZ_ERR_POLICY_REJECTED; /* never expected */
+    if (s == CCZ_OK)
+        s = http_server_new(&srv, &ho);
+    if (s == CCZ_OK)
+        s = secret_service_attach(svc, srv);
+    http_server_free(srv);
+    secret_service_free(svc);
+    return s;
+}
+
 /* ---- the driver ------------------------------------------------------------------------------*/
 
 /* what a run may also end in when an allocation fails: inside OpenSSL's verify callback an
@@ -575,6 +1126,18 @@ static const struct {
     {"pf", t_pf, false, CCZ_OK},
     {"ml", t_ml, false, CCZ_OK},
     {"http", t_http, false, CCZ_OK},
+    {"kms", t_kms, false, CCZ_OK},
+    {"jose", t_jose, false, CCZ_OK},
+    {"psi_set", t_psi_set, false, CCZ_OK},
+    {"svc_config", t_svc_config, false, CCZ_OK},
+    {"he_lr", t_he_lr, false, CCZ_OK},
+    {"paillier_batch", t_paillier_batch, false, CCZ_OK},
+    {"hfl", t_hfl, false, CCZ_OK},
+    {"lattice_keys", t_lattice_keys, false, CCZ_OK},
+    {"fl_hlr", t_fl_hlr, false, CCZ_OK},
+    {"fl_vlr", t_fl_vlr, false, CCZ_OK},
+    {"psi_ecdh", t_psi_ecdh, false, CCZ_OK},
+    {"secret", t_secret, false, CCZ_OK},
 };
 
 static long run_counted(ccz_status (*fn)(void), long fail, ccz_status *st)
@@ -715,12 +1278,50 @@ static int setup(bool *have_vectors)
         (so.db = heq_db, ccz_heq_server_new(&heq_server, &so)))
         return 1;
     ccz_heq_client_free(hc);
+    /* KMS key material, JOSE's keys, a Paillier key for batches, files the targets read */
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(kms_specs); i++) {
+        ccz_buf_init(&kms_material[i], 0, true);
+        if (kms_material_generate(&kms_material[i], kms_specs[i]))
+            return 1;
+    }
+    jose_ec = EVP_EC_gen("P-256");
+    jose_rsa = EVP_RSA_gen(2048);
+    if (!jose_ec || !jose_rsa ||
+        ccz_paillier_load_json(&batch_pub, &batch_key, (const char *)paillier_json.ptr,
+                               paillier_json.len))
+        return 1;
+    static const char *const psi_items[2][6] = {{"a", "b", "c", "d", "e", "f"},
+                                                {"x", "b", "y", "d", "f", "z"}};
+    for (size_t k = 0; k < 2; k++) {
+        if (ccz_psi_set_new(&psi_sets[k]))
+            return 1;
+        for (size_t i = 0; i < 6; i++)
+            if (ccz_psi_set_add(psi_sets[k], CCZ_SPAN(psi_items[k][i], 1)))
+                return 1;
+        if (ccz_psi_set_seal(psi_sets[k]))
+            return 1;
+    }
+    snprintf(svc_config_path, sizeof svc_config_path, "%s/svc.json", simdir);
+    snprintf(secret_file_path, sizeof secret_file_path, "%s/secret.bin", simdir);
+    ccz_verify_opts so2 = CCZ_VERIFY_OPTS_INIT;
+    so2.at_unix = (int64_t)time(NULL);
+    so2.trust = sim_trust;
+    if (ccz_file_write(secret_file_path, CCZ_LIT("the sim secret"), 0600) ||
+        ccz_verify(&secret_claims, ccz_buf_span(&sim_evidence), &so2))
+        return 1;
+    snprintf(hfl_checkpoint_path, sizeof hfl_checkpoint_path, "%s/hfl.ckpt", simdir);
+    if (ccz_file_write(svc_config_path,
+                       CCZ_LIT("{\"sim-root\": [\"/a.crt\", \"/b.crt\"], \"max-connections\": 8,"
+                               " \"listen\": \"127.0.0.1:1\"}"),
+                       0600))
+        return 1;
     return 0;
 }
 
 static void rm_simdir(void)
 {
-    static const char *files[] = {"root.crt", "root.key", "ak.crt", "ak.key", "signer.key"};
+    static const char *files[] = {"root.crt",   "root.key", "ak.crt",   "ak.key",
+                                  "signer.key", "svc.json", "hfl.ckpt", "secret.bin"};
     char path[8192];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", simdir, files[i]);
@@ -774,6 +1375,13 @@ int main(int argc, char **argv)
     ccz_heq_db_free(heq_db);
     for (size_t i = 0; i < CCZ_ARRAY_LEN(onnx_models); i++)
         ccz_buf_free(&onnx_models[i]);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(kms_material); i++)
+        ccz_buf_free(&kms_material[i]);
+    EVP_PKEY_free(jose_ec);
+    EVP_PKEY_free(jose_rsa);
+    ccz_paillier_key_free(batch_key);
+    ccz_psi_set_free(psi_sets[0]);
+    ccz_psi_set_free(psi_sets[1]);
     ccz_trust_free(builtin);
     ccz_trust_free(sim_trust);
     ccz_attester_free(sim_att);

@@ -147,7 +147,11 @@ static ccz_status canon(ccz_buf *out, const json_t *obj, int depth)
         return CCZ_OK;
     canon_item *items = calloc(n, sizeof *items);
     char(*index)[24] = json_is_array(obj) ? calloc(n, sizeof *index) : NULL;
-    CCZ_ENSURE(items && (index || !json_is_array(obj)), CCZ_ERR_NOMEM, "out of memory");
+    if (!items || (!index && json_is_array(obj))) {
+        free(items);
+        free(index);
+        return ccz_fail(CCZ_ERR_NOMEM, "out of memory");
+    }
     size_t k = 0;
     if (json_is_array(obj)) {
         for (size_t i = 0; i < n; i++) {
