@@ -38,7 +38,7 @@ ccz_status ccz_json_parse(ccz_json **out, const char *text, size_t len, size_t m
         return ccz_fail(CCZ_ERR_TOO_LARGE, "JSON document of %zu bytes exceeds the %zu-byte limit",
                         len, max);
     json_error_t err;
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+    json_t *j = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &err); /* "" for NULL */
     if (!j)
         return ccz_fail(CCZ_ERR_JSON, "invalid JSON at line %d, column %d: %s", err.line,
                         err.column, ccz_json_error_unquoted(err.text));

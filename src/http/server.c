@@ -664,7 +664,8 @@ json_t *http_request_json_parse(const http_request *r, const char *key, ccz_buf 
         else
             ccz_buf_reset(lifted);
     }
-    json_t *j = json_loadb((const char *)body.ptr, body.len, JSON_REJECT_DUPLICATES, &err);
+    json_t *j = json_loadb(body.ptr ? (const char *)body.ptr : "", body.len, JSON_REJECT_DUPLICATES,
+                           &err); /* jansson takes no NULL, even for 0 bytes */
     ccz_buf_free(&rest);
     if (!j) {
         *status = 400;

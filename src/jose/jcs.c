@@ -19,7 +19,7 @@ ccz_status jose_json_parse(json_t **out, const char *text, size_t len)
         return ccz_fail(CCZ_ERR_TOO_LARGE, "JSON of %zu bytes exceeds the %u-byte limit", len,
                         JOSE_MAX_INPUT);
     json_error_t err;
-    *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+    *out = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &err); /* "" for NULL */
     if (!*out)
         return ccz_fail(CCZ_ERR_JSON, "invalid JSON at column %d: %s", err.column,
                         ccz_json_error_unquoted(err.text));

@@ -236,7 +236,7 @@ ccz_status ccz_svc_config_load_file(ccz_svc_config *c, const char *path)
 ccz_status svc_config_load_text(ccz_svc_config *c, const char *path, const char *text, size_t len)
 {
     json_error_t err;
-    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+    json_t *doc = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &err); /* "" for NULL */
     CCZ_ENSURE(doc, CCZ_ERR_JSON, "%s: line %d: %s", path, err.line,
                ccz_json_error_unquoted(err.text));
     ccz_status st = CCZ_OK;

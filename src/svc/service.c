@@ -124,7 +124,8 @@ static ccz_status load_policy(svc_common *sc)
     if (st != CCZ_OK)
         return ccz_fail_context(st, "--policy %s", file);
     json_error_t err;
-    sc->policy_doc = json_loadb((const char *)text.ptr, text.len, JSON_REJECT_DUPLICATES, &err);
+    sc->policy_doc =
+        json_loadb(text.ptr ? (const char *)text.ptr : "", text.len, JSON_REJECT_DUPLICATES, &err);
     ccz_buf_free(&text);
     CCZ_ENSURE(sc->policy_doc && json_is_object(sc->policy_doc), CCZ_ERR_POLICY,
                "--policy %s: not a JSON object (%s)", file, sc->policy_doc ? "" : err.text);

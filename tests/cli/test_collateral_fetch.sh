@@ -26,7 +26,7 @@ trap 'stop_server; rm -rf "$T"' EXIT
 Q=$V/Phala-Network_dcap-qvl/sample/sgx_quote
 start_server "$V/Phala-Network_dcap-qvl/sample/sgx_quote_collateral.json"
 run 0 "$CCZ" collateral fetch "$Q" --pccs "$url" -o "$T/sgx.json" --cache-dir "$T/cache" --at 1752919277
-contains "$err" "SGX collateral for FMSPC 00A067110000 fetched"
+contains "$err" "SGX collateral for FMSPC 00A067110000 fetched, valid until 2025-07-19T10:01:18Z"
 contains "$(cat "$T/requests.log")" "/sgx/certification/v4/pckcrl?ca=processor&encoding=der"
 contains "$(cat "$T/requests.log")" "/sgx/certification/v4/tcb?fmspc=00A067110000"
 contains "$(cat "$T/requests.log")" "/sgx/certification/v4/qe/identity"
@@ -43,6 +43,8 @@ for k in tcb_info qe_identity tcb_info_signature pck_crl root_ca_crl; do
 done
 run 0 "$CCZ" collateral info "$T/sgx.json"
 contains "$out" "00A067110000"
+# the end of validity as a date and in seconds
+contains "$out" "valid until 2025-07-19T10:01:18Z (1752919278)"
 # without --cache-dir: the cache is $XDG_CACHE_HOME/ccz/collateral, else ~/.cache/ccz/collateral
 run 0 env XDG_CACHE_HOME="$T/xdg" "$CCZ" collateral fetch "$Q" --pccs "$url" -o "$T/xdg.json" --at 1752919277
 [ -f "$T/xdg/ccz/collateral/sgx-00A067110000-processor.json" ] || fail "no cache entry under \$XDG_CACHE_HOME"
@@ -58,6 +60,14 @@ run 0 "$CCZ" collateral fetch "$Q" --pccs "http://127.0.0.1:1" -o "$T/again.json
 contains "$err" "from the cache"
 cmp -s "$T/sgx.json" "$T/again.json" || fail "cached collateral differs"
 ls "$T/cache/sgx-00A067110000-processor.json" > /dev/null || fail "cache entry not keyed by TEE, FMSPC and CA"
+# -o - writes to standard output the bytes -o FILE writes
+"$CCZ" collateral fetch "$Q" --pccs "http://127.0.0.1:1" -o - --cache-dir "$T/cache" --at 1752919277 \
+    > "$T/stdout.json" 2> "$T/stdout.err" || fail "collateral fetch -o -: $(cat "$T/stdout.err")"
+cmp -s "$T/sgx.json" "$T/stdout.json" || fail "collateral fetch -o - wrote other bytes than -o FILE"
+# collateral that cannot be written is a failure, not a fetch that wrote nothing
+run 2 "$CCZ" collateral fetch "$Q" --pccs "http://127.0.0.1:1" -o "$T/none/x.json" --cache-dir "$T/cache" \
+    --at 1752919277
+contains "$err" "collateral fetch: cannot write $T/none/x.json"
 run 2 "$CCZ" collateral fetch "$Q" --pccs "http://127.0.0.1:1" -o "$T/x.json" --cache-dir "$T/cache" --at 1800000000
 contains "$err" "GET http://127.0.0.1:1/sgx/certification/v4/pckcrl"
 run 2 "$CCZ" collateral fetch "$Q" --pccs "http://127.0.0.1:1" -o "$T/x.json" --no-cache --at 1752919277
@@ -212,6 +222,12 @@ run 2 "$CCZ" collateral fetch "$Q" --kds http://127.0.0.1:1 --hygon-kds http://1
 contains "$err" "--kds (AMD) and --hygon-kds exclude each other"
 run 2 "$CCZ" collateral info --bogus
 contains "$err" "usage: ccz collateral info FILE"
+run 2 "$CCZ" collateral info "$T/sgx.json" "$T/sgx.json"
+contains "$err" "usage: ccz collateral info FILE"
+# an empty file is neither Hygon certificates nor collateral
+: > "$T/empty"
+run 2 "$CCZ" collateral info "$T/empty"
+contains "$err" "collateral info: $T/empty: collateral: invalid JSON at line 1, column 0: '[' or '{' expected near end of file"
 # a JSON file the size of a Hygon certificate (832 or 2084 bytes) is read as collateral
 for size in 832 2084; do
     { printf '{'; printf "%$((size - 1))s" ''; } > "$T/cert-sized.json"

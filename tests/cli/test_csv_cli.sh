@@ -182,6 +182,10 @@ run 0 "$CCZ" collateral fetch "$R" --hygon-kds "$url" -o "$T/hc3.cert" --cache-d
 contains "$err" "from the cache"
 [ "$(wc -l < "$T/kds.log")" = "$lines" ] || fail "the cached fetch reached the server"
 cmp -s "$T/hc3.cert" "$B" || fail "cached bundle differs"
+# -o - writes the bundle to standard output
+"$CCZ" collateral fetch "$R" --hygon-kds "$url" -o - --cache-dir "$T/cache" > "$T/stdout.cert" \
+    2> "$T/stdout.err" || fail "collateral fetch --hygon-kds -o -: $(cat "$T/stdout.err")"
+cmp -s "$T/stdout.cert" "$B" || fail "collateral fetch --hygon-kds -o - wrote another bundle"
 # a KDS that serves something else: a bundle of the wrong size, one that does not parse, and
 # one that parses but whose HSK the built-in HRK did not sign (a bit of its signature's r)
 # (none is cached)

@@ -10,12 +10,17 @@ jqis '[.[] | select(.total_bits > .max_bits_128)] | length' 0
 jqis '.[] | select(.scheme == "bfv" and .n == 8192) | .coeff_bits | join(",")' "43,43,44,44,44"
 jqis '.[] | select(.scheme == "bfv" and .n == 8192) | .total_bits' 218
 jqis '.[] | select(.scheme == "ckks" and .n == 16384) | .scale_bits' 50
+jqis '.[] | select(.scheme == "bfv" and .n == 8192) | .plain_modulus' 1032193
+jqis '[.[] | .security] | unique | join(",")' 128-bit
 # BFV batches N slots, CKKS N/2 complex ones
 jqis '[.[] | select(.scheme == "bfv") | .slots == .n] | all' true
 jqis '[.[] | select(.scheme == "ckks") | .slots * 2 == .n] | all' true
 jqis '[.[] | .n] | join(",")' "4096,4096,8192,8192,16384,16384,32768,32768"
 run 0 "$CCZ" he params
 contains "$out" "BFV   N=8192   primes 43,43,44,44,44"
+# the text says what the JSON says: t for BFV, the scale for CKKS
+contains "$out" "218 bits (128-bit limit 218)  8192 slots  t=1032193"
+contains "$out" "200 bits (128-bit limit 218)  4096 slots  scale=2^40"
 # N = 8192 without --log-n
 run 0 "$CCZ" he bench --seconds 0.02
 jqis '.n' 8192

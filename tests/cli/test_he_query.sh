@@ -91,6 +91,10 @@ for kv in "${KEYS[@]}"; do
         contains "$err" "keys are compared on their first 8 bytes: looking up '${key:0:8}'"
     fi
 done
+# --algorithm reaches the lookup: packed gives the same value, and the client names it
+run 0 "$CCZ" he query lookup 127.0.0.1:$PORT --key Oregon --algorithm packed "${EP[@]}"
+[ "$out" = Salem ] || fail "--algorithm packed gave '$out'"
+contains "$err" "ccz he query: packed, noise budget"
 # a value that cannot be written is a failure (exit 2), not a lookup that printed nothing
 code=0
 "$CCZ" he query lookup 127.0.0.1:$PORT --key Oregon "${EP[@]}" > /dev/full 2> "$T/err" || code=$?
@@ -138,6 +142,7 @@ SERVER=
 log=$(cat "$T/server.log")
 contains "$log" "ccz he query: SIGINT: draining the calls in flight"
 contains "$log" "fast query answered"
+contains "$log" "packed query answered"
 contains "$log" "stopped"
 for kv in "${KEYS[@]}"; do
     key=${kv%%=*} want=${kv#*=}

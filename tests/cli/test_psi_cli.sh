@@ -97,9 +97,11 @@ gen empty 2 0,300 0 3; session empty 2; expect empty 2
 gen same 2 250,250 250 4; session same 2; expect same 2
 [ "$(wc -l < "$T/same.1.out")" = 250 ] || fail "equal sets: $(wc -l < "$T/same.1.out") items, expected 250"
 # blank lines (LF and CRLF) in both sets are no items: the intersection holds no empty item
+# (nor a lone CR), and a party counts only its items
 printf 'apple\n\nbanana\n\r\n' > "$T/blank.1"
-printf '\nbanana\ncherry\n\n' > "$T/blank.2"
+printf '\nbanana\r\n\r\ncherry\n\n' > "$T/blank.2"
 session blank 2; expect blank 2
+contains "$(cat "$T/blank.1.err")" "party1 joins with 2 items"
 [ "$(cat "$T/blank.1.out")" = banana ] || fail "sets with blank lines: '$(cat "$T/blank.1.out")'"
 stop
 contains "$(cat "$T/s.log")" "session 4 done: 2 parties, 250 items"

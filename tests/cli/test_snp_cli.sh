@@ -154,6 +154,10 @@ cmp -s "$T/vcek4.der" "$K" || fail "another chip's VCEK was served from the cach
 kill $kds_pid; wait $kds_pid 2>/dev/null
 run 0 "$CCZ" collateral fetch "$R" --kds "$url" --product Milan -o "$T/vcek2.der" --cache-dir "$T/cache"
 contains "$err" "from the cache"
+# -o - writes the VCEK (DER) to standard output
+"$CCZ" collateral fetch "$R" --kds "$url" --product Milan -o - --cache-dir "$T/cache" > "$T/stdout.der" \
+    2> "$T/stdout.err" || fail "collateral fetch --kds -o -: $(cat "$T/stdout.err")"
+cmp -s "$T/stdout.der" "$K" || fail "collateral fetch --kds -o - wrote another VCEK"
 run 0 "$CCZ" verify "$R" --vek "$T/vcek2.der" --at $AT --policy "$T/p.json"
 run 2 "$CCZ" collateral fetch "$D/test-vlek-report.bin" --kds "$url" -o "$T/x" --no-cache
 contains "$err" "KDS serves VCEKs only"

@@ -598,6 +598,12 @@ static void test_routes_and_keepalive(void)
     CHECK_INT(client_read(&c, buf, sizeof buf), 400);
     CHECK_CONTAINS(buf, "the body is not JSON: premature end of input (line 1, column 13)");
     CHECK(strstr(buf, "s3cret") == NULL);
+    /* an empty body is no JSON document (jansson's own words for it, not "wrong arguments") */
+    client_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 0\r\n\r\n");
+    CHECK_INT(client_read(&c, buf, sizeof buf), 400);
+    CHECK_CONTAINS(buf, "the body is not JSON: '[' or '{' expected near end of file (line 1, "
+                        "column 0)");
     client_send(&c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
                     "Content-Length: 2\r\n\r\n[]");
     CHECK_INT(client_read(&c, buf, sizeof buf), 400);

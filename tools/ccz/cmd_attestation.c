@@ -110,7 +110,8 @@ static int cmd_token_verify(int argc, char **argv)
     if (s == CCZ_OK) { /* a JWKS that is no JSON document is unreadable input (2), not a token
                           that failed to verify (1) */
         json_error_t e;
-        json_t *doc = json_loadb((const char *)jwks.ptr, jwks.len, JSON_REJECT_DUPLICATES, &e);
+        json_t *doc = json_loadb(jwks.ptr ? (const char *)jwks.ptr : "", jwks.len,
+                                 JSON_REJECT_DUPLICATES, &e);
         if (!json_is_object(doc))
             s = ccz_fail(CCZ_ERR_JSON, "the JWKS %s is not a JSON object%s%s", a.jwks,
                          doc ? "" : ": ", doc ? "" : e.text);

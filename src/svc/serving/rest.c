@@ -498,7 +498,8 @@ static ccz_status find_v1(sv_model **out, sv_server *s, const model_ref *ref)
 static ccz_status body_json(json_t **out, ccz_span body)
 {
     json_error_t err;
-    *out = json_loadb((const char *)body.ptr, body.len, JSON_REJECT_DUPLICATES, &err);
+    *out =
+        json_loadb(body.ptr ? (const char *)body.ptr : "", body.len, JSON_REJECT_DUPLICATES, &err);
     CCZ_ENSURE(*out, CCZ_ERR_JSON, "JSON Parse error: %s at offset: %d",
                ccz_json_error_unquoted(err.text), err.position);
     if (json_is_object(*out))
