@@ -203,6 +203,9 @@ run 2 timeout 30 "$CCZ" attestation serve --config
 contains "$err" "--config needs a FILE"
 run 2 timeout 30 "$CCZ" attestation serve --config "$T/none.json"
 contains "$err" "$T/none.json"
+# --config FILE: FILE is the option's value, not an operand, and the flags after it are read
+run 2 timeout 30 "$CCZ" attestation serve --config "$T/cfg.json" --token-ttl soon
+contains "$err" "--token-ttl: 'soon' is not a number from 0 to 4294967295"
 run 2 timeout 30 "$CCZ" attestation serve --token-ttl
 contains "$err" "--token-ttl needs a value"
 # a flag's value is a value, even one that reads as --help or --config

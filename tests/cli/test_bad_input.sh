@@ -10,6 +10,9 @@ P="$T/plat"
 run 2 "$CCZ"
 run 2 "$CCZ" frobnicate
 contains "$err" "unknown command 'frobnicate'"
+# the usage that follows goes to standard error, as the refusal does: nothing on standard output
+contains "$err" "usage: ccz <command> [options]"
+[ -z "$out" ] || fail "an unknown command printed to standard output: '$out'"
 run 0 "$CCZ" --help
 run 0 "$CCZ" version
 contains "$out" "ccz 0."

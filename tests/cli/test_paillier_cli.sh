@@ -62,10 +62,14 @@ run 0 "$CCZ" paillier decrypt --key "$T/py.json" "$c"
 
 # DJN: hs in the key; the ciphertexts are ordinary Paillier ciphertexts
 run 0 "$CCZ" paillier keygen --bits 2048 --djn -o "$T/djn.json"
+[ "$err" = "wrote a 2048-bit Paillier private key (with DJN h_s) to $T/djn.json" ] ||
+    fail "keygen --djn says '$err'"
 jq -e '.hs' "$T/djn.json" > /dev/null || fail "a DJN key carries hs"
 run 0 "$CCZ" paillier encrypt --key "$T/djn.json" -31337
 [ "$(py decrypt "$T/djn.json" "$out")" = "-31337" ] || fail "python decrypts a DJN ciphertext"
 run 0 "$CCZ" paillier keygen --bits 2048 --public-only -o "$T/pub.json"
+[ "$err" = "wrote a 2048-bit Paillier public key to $T/pub.json" ] ||
+    fail "keygen --public-only says '$err'"
 [ "$(jq -r 'keys | join(",")' "$T/pub.json")" = "n" ] || fail "--public-only writes n alone"
 # a private key is the owner's alone; a public key anyone's to read
 [ "$(stat -c %a "$T/djn.json")" = 600 ] || fail "a private key's mode is $(stat -c %a "$T/djn.json")"

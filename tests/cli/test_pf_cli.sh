@@ -155,6 +155,7 @@ contains "$err" "cannot open absent"
 echo "the earlier file" > kept.pf
 run 2 "$CCZ" pf encrypt -w key -i /proc/self/mem -o kept.pf
 contains "$err" "cannot read /proc/self/mem"
+[ -z "$out" ] || fail "a failed encrypt printed '$out'"
 [ "$(cat kept.pf)" = "the earlier file" ] || fail "a failed encrypt destroyed the existing output"
 ls kept.pf.tmp-* 2> /dev/null && fail "a failed encrypt left its temporary file"
 run 0 "$CCZ" pf encrypt -w key -i plain.1 -o kept.pf
@@ -183,4 +184,12 @@ cmp -s dec-again/a/x plain.3073 && cmp -s dec-again/a/b/y plain.500000 ||
     fail "decrypt into an existing directory differs"
 run 2 "$CCZ" pf frobnicate
 contains "$err" "unknown pf command 'frobnicate'"
+# each mode answers --help (or -h) with the usage, exit 0, and does nothing else
+for m in gen-key encrypt decrypt verify; do
+    run 0 "$CCZ" pf $m --help
+    contains "$out" "usage: ccz pf gen-key -w KEYFILE"
+    run 0 "$CCZ" pf $m -w help.key -h
+    contains "$out" "usage: ccz pf gen-key -w KEYFILE"
+done
+[ -e help.key ] && fail "pf gen-key -h wrote a key"
 finish
