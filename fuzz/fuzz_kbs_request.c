@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!b64)
         b64 = json_string_value(json_object_get(pe, "evidence"));
     ccz_buf ev = CCZ_BUF_INIT;
-    if (b64 && att_decode_b64(&ev, b64) && ev.len > strlen(b64))
+    if (b64 && att_decode_b64(&ev, b64) == CCZ_OK && ev.len > strlen(b64))
         abort(); /* decoded bytes are never more than the text */
     ccz_buf_free(&ev);
     json_decref(parsed);

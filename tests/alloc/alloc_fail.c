@@ -30,12 +30,18 @@
 #include "ccz/ccz.h"
 #include "ccz/fl.h"
 #include "ccz/hfl.h"
+#include "greeter.pb-c.h"
 #include "http/http.h"
 #include "jose/jose.h"
+#include "svc/psi/internal.h"
+#include "rpc/internal.h"
 #include "store/store.h"
+#include "svc/attestation/internal.h"
+#include "svc/serving/internal.h"
 #include "svc/kms/crypto.h"
 #include "svc/kms/internal.h"
 #include "svc/secret/secret.h"
+#include "serving_models.h"
 
 #define MAX_POSITIONS 200
 #define HEQ_POSITIONS 40 /* an encrypted lookup's answer takes 0.4 s */
@@ -420,12 +426,12 @@ static ccz_status t_heq_answer(void)
 }
 
 /* ONNX models (seeds of fuzz/onnx_model): loaded, checked and run on a batch of two rows */
-static ccz_status t_ml(void)
+static ccz_status ml_models(const ccz_buf *models, size_t n)
 {
     ccz_status s = CCZ_OK;
-    for (size_t i = 0; i < CCZ_ARRAY_LEN(onnx_models) && s == CCZ_OK; i++) {
+    for (size_t i = 0; i < n && s == CCZ_OK; i++) {
         ccz_ml_model *m = NULL;
-        s = ccz_ml_model_load(&m, ccz_buf_span(&onnx_models[i]));
+        s = ccz_ml_model_load(&m, ccz_buf_span(&models[i]));
         float *in[8] = {0}, *out[8] = {0};
         for (size_t j = 0; s == CCZ_OK && j < ccz_ml_input_count(m) && j < 8; j++) {
             ccz_ml_tensor_info info;
@@ -446,6 +452,37 @@ static ccz_status t_ml(void)
         ccz_ml_model_free(m);
     }
     return s;
+}
+
+static ccz_status t_ml(void)
+{
+    return ml_models(onnx_models, CCZ_ARRAY_LEN(onnx_models));
+}
+
+/* ... and the other operators the seeds have: Gemm, MatMul, grouped Conv, BatchNormalization,
+ * the pools, Reshape, Concat, Transpose, Softmax, Flatten, broadcasting Add, the linear
+ * classifier's and regressor's */
+static const char *const onnx_more_names[] = {"Gemm_C_row",
+                                              "MatMul_3d",
+                                              "Conv_group",
+                                              "BatchNormalization",
+                                              "LinearClassifier_SOFTMAX",
+                                              "LinearRegressor",
+                                              "MaxPool_ceil",
+                                              "AveragePool_pad_incl",
+                                              "Reshape_minus1_first",
+                                              "Concat",
+                                              "Transpose",
+                                              "Softmax_opset11",
+                                              "Flatten",
+                                              "Add_bcast_chan",
+                                              "GlobalAveragePool",
+                                              "MatMul_stacked"};
+static ccz_buf onnx_more[CCZ_ARRAY_LEN(onnx_more_names)];
+
+static ccz_status t_ml_ops(void)
+{
+    return ml_models(onnx_more, CCZ_ARRAY_LEN(onnx_more));
 }
 
 /* The state store in memory: open with a migration, the key-value calls, a statement with a
@@ -1073,6 +1110,195 @@ static ccz_status t_secret(void)
     return s;
 }
 
+/* The attestation service's request and token: POST /v1/attest bodies read (evidence,
+ * runtime_data, a collateral object; SEV-SNP collateral), a PUT /v1/policies body kept, and an
+ * EAR token issued for the sim claims (with the recorded CC event log, when the vectors are
+ * there) with a nonce, runtime data and extra members, signed by a P-256 key. The token must
+ * carry the claims: a failure there is out_of_memory, not a token without them. */
+static attestation att_state;
+static json_t *att_body[2], *att_policy_body;
+static ccz_claims att_claims;
+static ccz_eventlog *att_eventlog;
+
+static ccz_status att_token_check(const ccz_buf *token)
+{
+    const char *dot = strchr((const char *)token->ptr, '.'), *end = dot ? strchr(dot + 1, '.') : 0;
+    ccz_buf payload = CCZ_BUF_INIT;
+    ccz_status s = end ? jose_b64url_decode(&payload, dot + 1, (size_t)(end - dot - 1))
+                       : CCZ_ERR_INVALID_ARGUMENT;
+    json_t *claims =
+        s == CCZ_OK ? json_loadb((const char *)payload.ptr, payload.len, 0, NULL) : NULL;
+    json_t *ev = json_object_get(json_object_get(json_object_get(claims, "submods"), "sim"),
+                                 "ear.veraison.annotated-evidence");
+    if (s == CCZ_OK && !json_is_object(ev))
+        s = claims ? CCZ_ERR_INVALID_ARGUMENT : CCZ_ERR_NOMEM;
+    if (s == CCZ_OK && att_eventlog && !json_object_get(ev, "eventlog"))
+        s = CCZ_ERR_INVALID_ARGUMENT; /* the claims without their event log */
+    json_decref(claims);
+    ccz_buf_free(&payload);
+    return s;
+}
+
+static ccz_status t_att(void)
+{
+    ccz_status s = CCZ_OK;
+    att_attest_req q[2] = {ATT_ATTEST_REQ_INIT, ATT_ATTEST_REQ_INIT};
+    for (size_t i = 0; i < 2 && s == CCZ_OK; i++) {
+        char msg[200];
+        const char *why =
+            att_attest_read(&q[i], att_body[i], &(ccz_buf)CCZ_BUF_INIT, msg, sizeof msg);
+        s = why == att_out_of_memory ? CCZ_ERR_NOMEM
+            : why                    ? CCZ_ERR_INVALID_ARGUMENT /* never expected */
+                                     : CCZ_OK;
+    }
+    char *text = NULL;
+    if (s == CCZ_OK)
+        s = att_policy_text(&text, att_policy_body);
+    free(text);
+    json_t *extra = s == CCZ_OK ? json_pack("{s:s}", "ccz.session", "s-1") : NULL;
+    if (s == CCZ_OK && !extra)
+        s = CCZ_ERR_NOMEM;
+    ccz_buf token = CCZ_BUF_INIT;
+    ccz_span rd = ccz_buf_span(&q[0].runtime_data);
+    int64_t exp;
+    if (s == CCZ_OK)
+        s = att_issue_token(&token, &exp, &att_state, &att_claims, "default", q[0].nonce, &rd,
+                            extra);
+    if (s == CCZ_OK)
+        s = att_token_check(&token);
+    json_decref(extra);
+    ccz_buf_free(&token);
+    att_attest_req_free(&q[0]);
+    att_attest_req_free(&q[1]);
+    return s;
+}
+
+/* The model server's REST front end: v1 predict (rows and columns), classify, regress and a v2
+ * infer parsed against the fuzz target's three models, run, and their answers rendered. */
+static const struct {
+    bool v2;
+    const char *path, *body;
+} rest_reqs[] = {
+    {false, "two:predict",
+     "{\"instances\": [{\"a\": [1, -2, 3], \"b\": [[1, 2], [3, 4]]}, {\"a\": [0, 0, 1], \"b\": "
+     "[[0, 0], [0, 1]]}]}"},
+    {false, "two/versions/1:predict",
+     "{\"signature_name\": \"serving_default\", \"inputs\": {\"a\": [[1, 2, 3]], \"b\": [[[1, 2], "
+     "[3, 4]]]}}"},
+    {false, "cls:classify",
+     "{\"examples\": [{\"x\": [1, 2, 3]}], \"context\": {\"x\": [0, 0, 0]}}"},
+    {false, "reg:regress", "{\"examples\": [{\"x\": [1.5]}, {\"x\": [-2]}]}"},
+    {true, "models/two/infer",
+     "{\"id\": \"x\", \"inputs\": [{\"name\": \"a\", \"shape\": [1, 3], \"datatype\": \"FP32\", "
+     "\"data\": [1, 2, 3]}, {\"name\": \"b\", \"shape\": [1, 2, 2], \"datatype\": \"INT64\", "
+     "\"data\": [1, 2, 3, 4]}], \"outputs\": [{\"name\": \"i\"}]}"},
+    {true, "models/cls/versions/1/infer",
+     "{\"inputs\": [{\"name\": \"x\", \"shape\": [2, 3], \"datatype\": \"FP32\", \"data\": [1, 2, "
+     "3, 4, 5, 6]}]}"},
+};
+
+static ccz_status t_serving_rest(void)
+{
+    sv_server *srv = fuzz_serving_server();
+    ccz_status s = CCZ_OK;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(rest_reqs) && s == CCZ_OK; i++) {
+        sv_job *j = NULL;
+        ccz_buf b = CCZ_BUF_INIT;
+        s = sv_rest_parse(&j, srv, rest_reqs[i].v2, rest_reqs[i].path,
+                          CCZ_SPAN(rest_reqs[i].body, strlen(rest_reqs[i].body)));
+        if (s == CCZ_OK)
+            s = ccz_ml_run(j->m->ml, j->rows, (const float *const *)j->in, j->out, 1);
+        if (s == CCZ_OK)
+            s = sv_rest_body(&b, j);
+        ccz_buf_free(&b);
+        sv_job_free(j);
+    }
+    return s;
+}
+
+/* The TEE PSI service's table: three parties' items (enough that buckets and the arena grow),
+ * intersected. An insertion or intersection that ran out of memory leaves the table as it was:
+ * made again it succeeds (one allocation fails a run), and the intersection is exact. */
+static ccz_status t_psi_table(void)
+{
+    psi_table t;
+    ccz_status s = psi_table_init(&t);
+    if (s != CCZ_OK)
+        return s;
+    char item[32];
+    for (unsigned p = 0; p < 3 && s == CCZ_OK; p++)
+        for (unsigned i = 0; i < 2000 && s == CCZ_OK; i++) {
+            int n = snprintf(item, sizeof item, "item-%u", p == 2 ? i * 2 : i);
+            s = psi_table_add(&t, p, (const uint8_t *)item, (size_t)n);
+            if (s == CCZ_ERR_NOMEM)
+                s = psi_table_add(&t, p, (const uint8_t *)item, (size_t)n);
+        }
+    psi_result r = {CCZ_BUF_INIT, 0};
+    if (s == CCZ_OK && (s = psi_table_intersect(&r, &t, 7)) == CCZ_ERR_NOMEM) {
+        ccz_buf_free(&r.data);
+        s = psi_table_intersect(&r, &t, 7);
+    }
+    size_t off = 0, n = 0;
+    ccz_span it;
+    while (s == CCZ_OK && psi_result_next(&r, &off, &it))
+        n += it.len > 5 && memcmp(it.ptr, "item-", 5) == 0 && (it.ptr[it.len - 1] - '0') % 2 == 0;
+    if (s == CCZ_OK && (r.n != 1000 || n != 1000 || t.entries != 3000))
+        s = CCZ_ERR_INVALID_ARGUMENT; /* a failed insertion left the table wrong */
+    ccz_buf_free(&r.data);
+    psi_table_free(&t);
+    return s;
+}
+
+/* RA-gRPC's server side on one connection's plaintext (the seeds of fuzz/rpc_request): the
+ * HTTP/2 session, the headers and metadata, the length-prefixed messages, unary and streaming
+ * calls answered. A handler's failure is the call's gRPC status; an allocation failing inside
+ * nghttp2's callbacks (a stream's call) breaks the connection, which the server closes, and
+ * the feed says protocol_error. */
+static ccz_rpc_server *rpc_srv;
+static ccz_buf rpc_inputs[4];
+
+static void rpc_unary(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    (void)payload, (void)req;
+    const ccz_rpc_metadata *md = ccz_rpc_call_metadata(call);
+    for (size_t i = 0; i < md->n; i++)
+        (void)!ccz_rpc_call_add_header(call, md->entries[i].key,
+                                       ccz_buf_span(&md->entries[i].value));
+    Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+    r.message = "hi";
+    if (ccz_rpc_reply(call, &r.base) != CCZ_OK)
+        (void)!ccz_rpc_finish(call, CCZ_RPC_INTERNAL, "cannot reply");
+}
+
+static void rpc_stream_out(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    (void)payload, (void)req;
+    Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+    r.message = "x";
+    for (int i = 0; i < 3; i++)
+        (void)!ccz_rpc_send(call, &r.base);
+    (void)!ccz_rpc_finish(call, CCZ_RPC_OK, NULL);
+}
+
+static void rpc_stream_in(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    (void)payload;
+    if (!req) {
+        Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+        r.message = "done";
+        if (ccz_rpc_reply(call, &r.base) != CCZ_OK)
+            (void)!ccz_rpc_finish(call, CCZ_RPC_INTERNAL, "cannot reply");
+    }
+}
+
+static ccz_status t_rpc(void)
+{
+    ccz_status s = CCZ_OK;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(rpc_inputs) && s == CCZ_OK; i++)
+        s = rpc_server_feed(rpc_srv, rpc_inputs[i].ptr, rpc_inputs[i].len);
+    return s;
+}
+
 /* ---- the driver ------------------------------------------------------------------------------*/
 
 /* what a run may also end in when an allocation fails: inside OpenSSL's verify callback an
@@ -1125,6 +1351,7 @@ static const struct {
     {"store", t_store, false, CCZ_OK},
     {"pf", t_pf, false, CCZ_OK},
     {"ml", t_ml, false, CCZ_OK},
+    {"ml_ops", t_ml_ops, false, CCZ_OK},
     {"http", t_http, false, CCZ_OK},
     {"kms", t_kms, false, CCZ_OK},
     {"jose", t_jose, false, CCZ_OK},
@@ -1138,6 +1365,10 @@ static const struct {
     {"fl_vlr", t_fl_vlr, false, CCZ_OK},
     {"psi_ecdh", t_psi_ecdh, false, CCZ_OK},
     {"secret", t_secret, false, CCZ_OK},
+    {"att", t_att, false, CCZ_OK},
+    {"serving_rest", t_serving_rest, false, CCZ_OK},
+    {"psi_table", t_psi_table, false, CCZ_OK},
+    {"rpc", t_rpc, false, CCZ_ERR_PROTOCOL},
 };
 
 static long run_counted(ccz_status (*fn)(void), long fail, ccz_status *st)
@@ -1218,6 +1449,13 @@ static int setup(bool *have_vectors)
         char path[8192];
         snprintf(path, sizeof path, "%s/fuzz/corpus/onnx_model/%s.onnx", src ? src : ".", onnx[i]);
         if (ccz_file_read(&onnx_models[i], path, 1u << 20))
+            return 1;
+    }
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(onnx_more_names); i++) {
+        char path[8192];
+        snprintf(path, sizeof path, "%s/fuzz/corpus/onnx_model/%s.onnx", src ? src : ".",
+                 onnx_more_names[i]);
+        if (ccz_file_read(&onnx_more[i], path, 1u << 20))
             return 1;
     }
     /* a sim platform, its evidence and an RA-TLS certificate, made before any hook is armed */
@@ -1315,6 +1553,57 @@ static int setup(bool *have_vectors)
                                " \"listen\": \"127.0.0.1:1\"}"),
                        0600))
         return 1;
+    /* the attestation service's state for tokens, and the bodies it reads */
+    EVP_PKEY *att_key = EVP_EC_gen("P-256");
+    ccz_buf ev64 = CCZ_BUF_INIT;
+    att_state.issuer = "https://alloc.example";
+    att_state.token_ttl = 300;
+    if (!att_key || jose_signer_new(&att_state.signer, att_key, "alloc-kid") ||
+        ccz_base64_encode(&ev64, ccz_buf_span(&sim_evidence)))
+        return 1;
+    EVP_PKEY_free(att_key);
+    att_body[0] = json_pack("{s:s, s:s, s:s, s:{s:s}, s:s}", "evidence", (const char *)ev64.ptr,
+                            "nonce", "n-1", "runtime_data", "cnVudGltZSBkYXRh", "collateral", "tcb",
+                            "x", "policy", "mine");
+    att_body[1] = json_pack("{s:s, s:{s:s, s:s}}", "evidence", "c25wLXJlcG9ydA", "collateral",
+                            "vcek", "AAECAwQF", "chain", "-----BEGIN CERTIFICATE-----");
+    att_claims = secret_claims.claims;
+    if (*have_vectors) {
+        if (ccz_eventlog_load(&att_eventlog, ccz_buf_span(&ccel)))
+            return 1;
+        att_claims.eventlog = att_eventlog;
+    }
+    att_policy_body =
+        json_pack("{s:b, s:[s]}", "allow_sim", 1, "accepted_tcb_statuses", "UpToDate");
+    ccz_buf_free(&ev64);
+    if (!att_body[0] || !att_body[1] || !att_policy_body)
+        return 1;
+    /* a gRPC server with the fuzz target's methods, and four of its seeds */
+    SSL_CTX *rpc_ctx = SSL_CTX_new(TLS_server_method());
+    ccz_rpc_server_opts ro = CCZ_RPC_SERVER_OPTS_INIT;
+    ro.tls = rpc_ctx;
+    ro.max_message = 4096;
+    if (!rpc_ctx || ccz_rpc_server_new(&rpc_srv, &ro) ||
+        ccz_rpc_server_add(rpc_srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
+                           &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                           rpc_unary, NULL) ||
+        ccz_rpc_server_add(rpc_srv, "/t.S/Out", CCZ_RPC_SERVER_STREAMING,
+                           &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                           rpc_stream_out, NULL) ||
+        ccz_rpc_server_add(rpc_srv, "/t.S/In", CCZ_RPC_CLIENT_STREAMING,
+                           &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                           rpc_stream_in, NULL))
+        return 1;
+    SSL_CTX_free(rpc_ctx);
+    static const char *const rpc_seeds[] = {"unary", "unary-md", "server-streaming",
+                                            "client-streaming"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(rpc_seeds); i++) {
+        char path[8192];
+        snprintf(path, sizeof path, "%s/fuzz/corpus/rpc_request/%s", src ? src : ".", rpc_seeds[i]);
+        if (ccz_file_read(&rpc_inputs[i], path, 1u << 20))
+            return 1;
+    }
+    (void)fuzz_serving_server(); /* its models loaded before the hook is armed */
     return 0;
 }
 
@@ -1375,6 +1664,8 @@ int main(int argc, char **argv)
     ccz_heq_db_free(heq_db);
     for (size_t i = 0; i < CCZ_ARRAY_LEN(onnx_models); i++)
         ccz_buf_free(&onnx_models[i]);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(onnx_more); i++)
+        ccz_buf_free(&onnx_more[i]);
     for (size_t i = 0; i < CCZ_ARRAY_LEN(kms_material); i++)
         ccz_buf_free(&kms_material[i]);
     EVP_PKEY_free(jose_ec);
@@ -1382,6 +1673,14 @@ int main(int argc, char **argv)
     ccz_paillier_key_free(batch_key);
     ccz_psi_set_free(psi_sets[0]);
     ccz_psi_set_free(psi_sets[1]);
+    jose_signer_free(att_state.signer);
+    json_decref(att_body[0]);
+    json_decref(att_body[1]);
+    ccz_eventlog_free(att_eventlog);
+    json_decref(att_policy_body);
+    ccz_rpc_server_free(rpc_srv);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(rpc_inputs); i++)
+        ccz_buf_free(&rpc_inputs[i]);
     ccz_trust_free(builtin);
     ccz_trust_free(sim_trust);
     ccz_attester_free(sim_att);

@@ -176,13 +176,14 @@ bool att_quota_ok(attestation *a, http_request *r, svc_quota *q, const char *wha
     return !why;
 }
 
-bool att_decode_b64(ccz_buf *out, const char *text)
+ccz_status att_decode_b64(ccz_buf *out, const char *text)
 {
     size_t n = strlen(text);
-    if (ccz_base64_decode(out, text, n) == CCZ_OK)
-        return true;
+    ccz_status st = ccz_base64_decode(out, text, n);
+    if (st == CCZ_OK || st == CCZ_ERR_NOMEM)
+        return st;
     ccz_buf_reset(out);
-    return jose_b64url_decode(out, text, n) == CCZ_OK; /* base64url is accepted too */
+    return jose_b64url_decode(out, text, n); /* base64url is accepted too */
 }
 
 bool att_policy_id_ok(const char *id)
@@ -228,6 +229,8 @@ static void get_nonce(http_request *r, void *payload)
 
 /* ---- POST /v1/attest ---------------------------------------------------------------------------*/
 
+const char att_out_of_memory[] = "out of memory";
+
 const char *att_attest_read(att_attest_req *q, const json_t *body, const ccz_buf *lifted, char *msg,
                             size_t cap)
 {
@@ -236,7 +239,10 @@ const char *att_attest_read(att_attest_req *q, const json_t *body, const ccz_buf
         ev = (const char *)lifted->ptr; /* taken out before parsing (http_request_json_lifted) */
     if (!ev)
         return "\"evidence\" (base64) is required";
-    if (!att_decode_b64(&q->evidence, ev) || q->evidence.len == 0)
+    ccz_status st = att_decode_b64(&q->evidence, ev);
+    if (st == CCZ_ERR_NOMEM)
+        return att_out_of_memory;
+    if (st != CCZ_OK || q->evidence.len == 0)
         return "\"evidence\" is not base64";
     json_t *nonce = json_object_get(body, "nonce");
     if (nonce && !json_is_string(nonce))
@@ -244,7 +250,11 @@ const char *att_attest_read(att_attest_req *q, const json_t *body, const ccz_buf
     q->nonce = json_string_value(nonce);
     json_t *rd = json_object_get(body, "runtime_data");
     if (rd) {
-        if (!json_is_string(rd) || !att_decode_b64(&q->runtime_data, json_string_value(rd)))
+        st = json_is_string(rd) ? att_decode_b64(&q->runtime_data, json_string_value(rd))
+                                : CCZ_ERR_INVALID_ARGUMENT;
+        if (st == CCZ_ERR_NOMEM)
+            return att_out_of_memory;
+        if (st != CCZ_OK)
             return "\"runtime_data\" must be base64";
         q->has_runtime_data = true;
     }
@@ -257,20 +267,29 @@ const char *att_attest_read(att_attest_req *q, const json_t *body, const ccz_buf
         const char *v = json_string_value(vek), *chain = json_string_value(chain_json);
         ccz_buf der = CCZ_BUF_INIT;
         bool pem = v && strstr(v, "-----BEGIN");
-        bool ok = v && (pem ? ccz_buf_append_str(&q->vek, v) == CCZ_OK
-                            : att_decode_b64(&der, v) &&
-                                  ccz_buf_append(&q->vek, der.ptr, der.len) == CCZ_OK);
+        st = !v    ? CCZ_ERR_INVALID_ARGUMENT
+             : pem ? ccz_buf_append_str(&q->vek, v)
+                   : att_decode_b64(&der, v);
+        if (st == CCZ_OK && !pem)
+            st = ccz_buf_append(&q->vek, der.ptr, der.len);
+        if (st == CCZ_OK && chain_json && !chain)
+            st = CCZ_ERR_INVALID_ARGUMENT;
+        if (st == CCZ_OK && chain)
+            st = ccz_buf_append_str(&q->chain, chain);
         ccz_buf_free(&der);
-        if (!ok || (chain_json && !chain) ||
-            (chain && ccz_buf_append_str(&q->chain, chain) != CCZ_OK))
+        if (st == CCZ_ERR_NOMEM)
+            return att_out_of_memory;
+        if (st != CCZ_OK)
             return "\"collateral\" of SEV-SNP: {\"vcek\": base64 DER or PEM, \"chain\"?: PEM}";
         q->snp = true;
     } else if (coll) {
         char *t = json_is_string(coll) ? NULL : json_dumps(coll, JSON_COMPACT);
         const char *s = json_is_string(coll) ? json_string_value(coll) : t;
-        bool ok = s && ccz_buf_append_str(&q->collateral_text, s) == CCZ_OK;
+        st = s ? ccz_buf_append_str(&q->collateral_text, s) : CCZ_ERR_INVALID_ARGUMENT;
         free(t);
-        if (!ok)
+        if (st == CCZ_ERR_NOMEM)
+            return att_out_of_memory;
+        if (st != CCZ_OK)
             return "\"collateral\" must be an object or a string";
     }
     json_t *pol = json_object_get(body, "policy");
@@ -291,7 +310,9 @@ static bool read_attest(attestation *a, http_request *r, json_t *body, const ccz
 {
     char msg[200];
     const char *why = att_attest_read(q, body, lifted, msg, sizeof msg);
-    if (why)
+    if (why == att_out_of_memory)
+        att_refuse(a, r, 500, "internal", "%s", why);
+    else if (why)
         att_refuse(a, r, 400, "bad_request", "%s", why);
     return !why;
 }
@@ -325,11 +346,13 @@ static json_t *submod(const ccz_claims *c, const char *policy_id, const ccz_span
     int configuration = c->debug ? 32 : 2;
     const char *status = hardware == 2 && configuration == 2 ? "affirming" : "warning";
     json_t *ev = ccz_claims_to_json(c);
-    json_t *s = json_pack("{s:s,s:{s:i,s:i,s:i,s:i},s:s,s:o,s:b}", "ear.status", status,
-                          "ear.trustworthiness-vector", "instance-identity", 2, "configuration",
-                          configuration, "executables", 2, "hardware", hardware,
-                          "ear.appraisal-policy-id", policy_id, "ear.veraison.annotated-evidence",
-                          ev ? ev : json_null(), "ccz.simulated", c->simulated);
+    if (!ev) /* out of memory: a token without the evidence would be another token */
+        return NULL;
+    json_t *s =
+        json_pack("{s:s,s:{s:i,s:i,s:i,s:i},s:s,s:o,s:b}", "ear.status", status,
+                  "ear.trustworthiness-vector", "instance-identity", 2, "configuration",
+                  configuration, "executables", 2, "hardware", hardware, "ear.appraisal-policy-id",
+                  policy_id, "ear.veraison.annotated-evidence", ev, "ccz.simulated", c->simulated);
     if (s && runtime_data) {
         ccz_buf b = CCZ_BUF_INIT;
         if (jose_b64url_encode(&b, *runtime_data) != CCZ_OK ||

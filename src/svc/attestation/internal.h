@@ -54,8 +54,8 @@ bool att_quota_ok(attestation *a, http_request *r, svc_quota *q, const char *wha
 /* Whether p is a KBS resource path REPOSITORY/TYPE/TAG: three non-empty segments of letters,
  * digits, '.', '_' and '-', none "." or "..", at most 255 bytes in all. */
 bool att_kbs_resource_path_ok(const char *p);
-/* base64 or base64url */
-bool att_decode_b64(ccz_buf *out, const char *text);
+/* base64 or base64url: CCZ_OK, CCZ_ERR_NOMEM, or the encoding's error */
+CCZ_NODISCARD ccz_status att_decode_b64(ccz_buf *out, const char *text);
 /* An EAR token for accepted claims; extra members are merged into the claims. *exp (when not
  * NULL) is the token's exp, for a caller that keeps the token no longer than it is valid. */
 CCZ_NODISCARD ccz_status att_issue_token(ccz_buf *out, int64_t *exp, attestation *a,
@@ -83,7 +83,9 @@ typedef struct {
     }
 
 /* Reads a POST /v1/attest body into q (its "evidence", when lifted out before parsing, in
- * lifted): NULL, or why it is refused (400 bad_request), which may be written into msg. */
+ * lifted): NULL, or why it is refused (400 bad_request), which may be written into msg, or
+ * att_out_of_memory (500 internal). */
+extern const char att_out_of_memory[];
 const char *att_attest_read(att_attest_req *q, const json_t *body, const ccz_buf *lifted, char *msg,
                             size_t cap);
 void att_attest_req_free(att_attest_req *q);

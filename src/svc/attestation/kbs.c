@@ -237,7 +237,7 @@ static bool primary_evidence(ccz_buf *out, const char *tee, json_t *pe)
         pe = parsed = json_loads(json_string_value(pe), JSON_REJECT_DUPLICATES, NULL);
     const char *field = strcmp(tee, "sim") == 0 ? "evidence" : "quote";
     const char *b64 = json_string_value(json_object_get(pe, field));
-    bool ok = b64 && att_decode_b64(out, b64) && out->len > 0;
+    bool ok = b64 && att_decode_b64(out, b64) == CCZ_OK && out->len > 0;
     json_decref(parsed);
     return ok;
 }
@@ -446,7 +446,7 @@ static bool resource_policy_ok(attestation *a, http_request *r, json_t *s, const
     bool ok = false;
     if (ccz_policy_parse(&p, policy, strlen(policy)) != CCZ_OK || !hex ||
         ccz_hex_decode_fixed(expected, 64, hex, strlen(hex)) != CCZ_OK ||
-        !att_decode_b64(&ev, json_string_value(json_object_get(s, "evidence")))) {
+        att_decode_b64(&ev, json_string_value(json_object_get(s, "evidence"))) != CCZ_OK) {
         http_reply_error(r, 500, "the resource's policy or the session is unreadable");
         goto out;
     }
