@@ -147,6 +147,52 @@ static void test_base64(void)
             P "aad not a vailed base64 string.");
 }
 
+/* The longest value of each length-limited field passes, one more base64 quantum (or, for a
+ * plain string, one more character) is too long. */
+static void test_length_limits(void)
+{
+    static const struct {
+        const char *action, *before, *field, *after;
+        size_t max, step;
+    } cases[] = {
+        {"AsymmetricDecrypt", "\"keyid\": \"" KEYID "\", ", "ciphertext",
+         ", \"padding_mode\": \"EH_RSA_PKCS1_OAEP\"", 8192, 4},
+        {"Verify",
+         "\"keyid\": \"" KEYID "\", \"message\": \"QQ==\", \"message_type\": \"EH_RAW\", "
+         "\"digest_mode\": \"EH_SHA_256\", \"padding_mode\": \"EH_PAD_NONE\", ",
+         "signature", "", 8192, 4},
+        {"ImportKeyMaterial", "\"keyid\": \"" KEYID "\", \"padding_mode\": \"EH_RSA_PKCS1_OAEP\", ",
+         "key_material", ", \"importToken\": \"t\"", 8192, 4},
+        {"ImportKeyMaterial",
+         "\"keyid\": \"" KEYID "\", \"padding_mode\": \"EH_RSA_PKCS1_OAEP\", "
+         "\"key_material\": \"QQ==\", ",
+         "importToken", "", 4096, 1},
+        {"GenerateQuote", "", "challenge", "", 4096, 4},
+        {"VerifyQuote", "\"quote\": \"QQ==\", ", "nonce", "", 4096, 4},
+        {"VerifyQuote", "", "quote", ", \"nonce\": \"QQ==\"", 10924, 4},
+        {"ReEncrypt", "\"keyid\": \"" KEYID "\", ", "ciphertext", "", 8232, 4},
+    };
+    static char value[11000], text[11400], want[96];
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(cases); i++) {
+        for (size_t extra = 0; extra <= cases[i].step; extra += cases[i].step) {
+            size_t n = cases[i].max + extra;
+            memset(value, 'A', n);
+            value[n] = 0;
+            snprintf(text, sizeof text, "{%s\"%s\": \"%s\"%s}", cases[i].before, cases[i].field,
+                     value, cases[i].after);
+            if (extra == 0) {
+                const char *got = check(cases[i].action, text);
+                if (got)
+                    fprintf(stderr, "%s %s of %zu: %s\n", cases[i].action, cases[i].field, n, got);
+                CHECK(got == NULL);
+            } else {
+                snprintf(want, sizeof want, P "%s length error.", cases[i].field);
+                REFUSED(cases[i].action, text, want);
+            }
+        }
+    }
+}
+
 /* Integers: of integer type (not a string, a real or a boolean) and within the range. */
 static void test_integers(void)
 {
@@ -247,5 +293,6 @@ static void test_uuid_made(void)
     }
 }
 
-TEST_MAIN(T(test_action_names), T(test_required), T(test_keyid), T(test_base64), T(test_integers),
-          T(test_enums), T(test_quote_fields), T(test_uuid_made))
+TEST_MAIN(T(test_action_names), T(test_required), T(test_keyid), T(test_base64),
+          T(test_length_limits), T(test_integers), T(test_enums), T(test_quote_fields),
+          T(test_uuid_made))

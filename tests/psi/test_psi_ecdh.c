@@ -176,6 +176,7 @@ static void check_against_plain(ccz_psi_set *a, ccz_psi_set *b, unsigned batch)
         CHECK_INT(s.r.peer_items, ccz_psi_set_size(a));
         CHECK_INT(s.r.intersection, 0); /* the server learns nothing of it */
         CHECK(s.r.size_only == (bool)size_only);
+        CHECK(c.r.size_only == (bool)size_only);
         CHECK_INT(c.r.bytes_sent, s.r.bytes_received);
         CHECK_INT(s.r.bytes_sent, c.r.bytes_received);
         if (size_only) {
@@ -759,6 +760,17 @@ static void test_options_refused(void)
         CHECK_STR(ccz_error_detail(), "psi ecdh: a batch of 16385 (at most 16384)");
     }
     CHECK_INT(calls, 0);
+    /* the largest batch itself is taken, by both roles */
+    static const char *const more[] = {"x", "y"};
+    ccz_psi_set *other = set_of(more, 2);
+    party c = party_of(set, CCZ_PSI_ECDH_BATCH_MAX, false),
+          s = party_of(other, CCZ_PSI_ECDH_BATCH_MAX, false);
+    run_pair(&c, &s);
+    CHECK_OK(c.s);
+    CHECK_OK(s.s);
+    CHECK_INT(c.r.intersection, 1);
+    ccz_psi_ecdh_result_free(&c.r);
+    ccz_psi_set_free(other);
     ccz_psi_set_free(set);
 }
 
