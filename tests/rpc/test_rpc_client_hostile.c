@@ -84,6 +84,7 @@ typedef struct {
 
 static const char *bad_status = "99";  /* STATUS_99's grpc-status */
 static const char *http_error = "503"; /* HTTP_ERROR's :status */
+static const char *first_status = "0"; /* STATUS_FIRST's grpc-status, in the headers */
 /* the last call's x-note metadata, in its headers and in its trailers ("" if none) */
 static char note_header[64], note_trailer[64];
 static size_t headers_kept;        /* metadata entries the last call kept in its headers */
@@ -359,8 +360,11 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
                          NV("grpc-encoding", "snappy")};
     if (h->what == BAD_HEADER)
         grpc[2] = (nghttp2_nv)NV("connection", "keep-alive");
-    if (h->what == STATUS_FIRST)
+    if (h->what == STATUS_FIRST) {
         grpc[2] = (nghttp2_nv)NV("grpc-status", "0");
+        grpc[2].value = (uint8_t *)first_status;
+        grpc[2].valuelen = strlen(first_status);
+    }
     nghttp2_nv http[] = {NV(":status", "503"), NV("content-type", "text/plain")};
     nghttp2_nv json[] = {NV(":status", "200"), NV("content-type", "application/json")};
     nghttp2_data_provider p = {.read_callback = read_body};
@@ -689,7 +693,8 @@ static void test_malformed_status(void)
     bad_status = "99";
 }
 
-/* HTTP errors without grpc-status, by gRPC's mapping of HTTP status codes. */
+/* HTTP errors without grpc-status, by gRPC's mapping of HTTP status codes (200 alone is
+ * gRPC's: another 2xx is not). */
 static void test_http_errors(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -699,7 +704,8 @@ static void test_http_errors(void)
     } map[] = {{"400", CCZ_RPC_INTERNAL},          {"401", CCZ_RPC_UNAUTHENTICATED},
                {"403", CCZ_RPC_PERMISSION_DENIED}, {"404", CCZ_RPC_UNIMPLEMENTED},
                {"429", CCZ_RPC_UNAVAILABLE},       {"502", CCZ_RPC_UNAVAILABLE},
-               {"504", CCZ_RPC_UNAVAILABLE},       {"500", CCZ_RPC_UNKNOWN}};
+               {"504", CCZ_RPC_UNAVAILABLE},       {"500", CCZ_RPC_UNKNOWN},
+               {"201", CCZ_RPC_UNKNOWN},           {"299", CCZ_RPC_UNKNOWN}};
     char text[600], want[128];
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         http_error = map[i].http;
@@ -796,6 +802,11 @@ static void test_local_status_sticks(void)
      * (the first final status wins, and a message past it is no response) */
     CHECK_INT(call(STATUS_FIRST, text, sizeof text), CCZ_RPC_UNIMPLEMENTED);
     CHECK_STR(text, "the server sent no response message");
+    /* nor does the trailers' grpc-status (0) replace it: the call ends with the headers' 9 */
+    first_status = "9";
+    CHECK_INT(call(STATUS_FIRST, text, sizeof text), CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(text, "all is well"); /* the trailers' grpc-message: the server's status stands */
+    first_status = "0";
     /* a status the server decided comes with its message */
     bad_status = "9";
     CHECK_INT(call(STATUS_99, text, sizeof text), CCZ_RPC_FAILED_PRECONDITION);
@@ -1078,10 +1089,47 @@ static void test_queued_call_goaway_retried(void)
     close(h.listen_fd);
 }
 
+/* ccz_rpc_start connects as a unary call does, and the time connecting took comes off its call's
+ * deadline too: a server whose SETTINGS come 300 ms late is told (grpc-timeout) 500 ms of an
+ * 800 ms deadline at most, and the call ends at that deadline. */
+static void test_start_connect_time_off_deadline(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    hostile h = {.what = SILENT};
+    pthread_t t;
+    char target[64];
+    settings_delay_ms = 300;
+    timeout_seen[0] = '\0';
+    hostile_start(&h, 1, &t, target);
+    ccz_rpc_channel_opts o = CCZ_RPC_CHANNEL_OPTS_INIT;
+    ccz_rpc_channel *ch = NULL;
+    CHECK_OK(ccz_rpc_channel_new(&ch, target, &o));
+    ended e = {.code = -1};
+    int64_t t0 = mono_ms();
+    CHECK_OK(start_hello(ch, "late", 800, NULL, end_at, &e));
+    CHECK_OK(ccz_rpc_channel_run(ch));
+    CHECK_INT(e.code, CCZ_RPC_DEADLINE_EXCEEDED);
+    CHECK_STR(e.text, "deadline exceeded");
+    CHECK(e.at - t0 >= 790);
+    size_t n = strlen(timeout_seen);
+    CHECK(n > 1 && timeout_seen[n - 1] == 'm');
+    int sent = atoi(timeout_seen);
+    if (sent < 1 || sent > 500) {
+        fprintf(stderr, "grpc-timeout %s after connecting for 300 ms of 800\n", timeout_seen);
+        test_failures++;
+    }
+    settings_delay_ms = 0;
+    ccz_rpc_channel_free(ch);
+    shutdown(h.listen_fd, SHUT_RDWR);
+    pthread_join(t, NULL);
+    close(h.listen_fd);
+}
+
 TEST_MAIN(T(test_hostile_answers), T(test_silent_answer), T(test_malformed_status),
           T(test_http_errors), T(test_trailers_only), T(test_header_flood),
           T(test_local_status_sticks), T(test_goaway_new_calls_reconnect),
           T(test_deadline_then_new_call), T(test_unary_connect_time_off_deadline),
           T(test_goaway_unprocessed_retried), T(test_goaway_after_headers_not_retried),
           T(test_header_list_edge), T(test_long_metadata_keys), T(test_broken_http2),
-          T(test_queued_call_deadline), T(test_queued_call_goaway_retried))
+          T(test_queued_call_deadline), T(test_queued_call_goaway_retried),
+          T(test_start_connect_time_off_deadline))

@@ -386,6 +386,9 @@ static void test_client_misuse(void)
     co.version = 0;
     CHECK_STATUS(ccz_rpc_channel_new(&ch, "127.0.0.1:1", &co), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "channel options or target missing");
+    co.version = CCZ_RPC_CHANNEL_OPTS_VERSION + 1; /* options of a later library */
+    CHECK_STATUS(ccz_rpc_channel_new(&ch, "127.0.0.1:1", &co), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "channel options or target missing");
     co.version = CCZ_RPC_CHANNEL_OPTS_VERSION;
     CHECK_STATUS(ccz_rpc_channel_new(&ch, "127.0.0.1", &co), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "'127.0.0.1' is not HOST:PORT");

@@ -318,6 +318,14 @@ static void test_ecdsa_raw(void)
     s[0] ^= 0x40;
     CHECK_STATUS(x509_ecdsa_verify_rs(k384, EVP_sha384(), CCZ_SPAN(msg, sizeof msg - 1), r, s, 48),
                  CCZ_ERR_BAD_SIGNATURE);
+    /* a key that cannot verify at all (X25519) makes no signature good: a bad one, not an
+     * error of the verifier */
+    EVP_PKEY *x25519 = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+    CHECK(x25519 != NULL && !x509_is_p384(x25519) && !x509_is_p256(x25519));
+    CHECK_STATUS(
+        x509_ecdsa_verify_rs(x25519, EVP_sha384(), CCZ_SPAN(msg, sizeof msg - 1), r, s, 48),
+        CCZ_ERR_BAD_SIGNATURE);
+    EVP_PKEY_free(x25519);
     EVP_PKEY_free(k384);
 
     EVP_PKEY *raw;
