@@ -51,6 +51,12 @@ static void test_layouts(void)
     static const char guest[] = "id,y,x0\n10,1,0.5\n11,0,-2\n";
     CHECK_OK(ccz_ml_dataset_parse(&d, guest, sizeof guest - 1, CCZ_ML_CSV_ID_Y));
     CHECK(d.y && d.y[0] == 1 && d.ids[1] == 11);
+    /* a guest's labels follow its rows */
+    int64_t order[2] = {11, 10};
+    CHECK_OK(ccz_fl_vlr_align(&al, &d, order, 2));
+    CHECK(al.y && al.y[0] == 0 && al.y[1] == 1 && al.x[0] == -2 && al.x[1] == 0.5);
+    CHECK(al.ids[0] == 11 && al.ids[1] == 10);
+    ccz_ml_dataset_free(&al);
     ccz_ml_dataset_free(&d);
     static const char sk[] = "2,2,a,b\n1,2,0\n3,4,1\n";
     CHECK_OK(ccz_ml_dataset_parse(&d, sk, sizeof sk - 1, CCZ_ML_CSV_SKLEARN));
@@ -480,6 +486,98 @@ static void test_residuals_without_loss(void)
     ccz_ml_dataset_free(&host);
 }
 
+/* The scores' bound, 1e12 in magnitude: a host of one row (its feature 1) whose weight one plain
+ * SGD step at learning rate 1 sets to exactly w (an unmasked gradient of -4 w 2^2S: one row, no
+ * regularisation of a zero weight); the score is then w, refused at 1e12 of either sign and
+ * taken just below. */
+static void test_score_bound(void)
+{
+    ccz_paillier_key *key = NULL;
+    CHECK_OK(ccz_paillier_keygen(&key, 1024));
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
+    ccz_fl_vlr_opts o = CCZ_FL_VLR_OPTS_INIT;
+    o.momentum = -1;
+    o.learning_rate = 1;
+    double x[1] = {1};
+    ccz_ml_dataset d = {1, 1, x, NULL, NULL};
+    static const double ws[] = {999999999999.0, 1e12, -999999999999.0, -1e12};
+    mpz_t *res = mpzs(1), *m = mpzs(1), v, n;
+    mpz_inits(v, n, NULL);
+    ccz_paillier_pub_n(n, pk);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(ws); i++) {
+        ccz_fl_vlr_party *h = NULL;
+        CHECK_OK(ccz_fl_vlr_party_new(&h, pk, &d, &o));
+        if (!h)
+            break;
+        mpz_set_ui(v, 0);
+        CHECK_OK(ccz_paillier_encrypt(res[0], pk, v));
+        CHECK_OK(ccz_fl_vlr_gradient(h, m, (const mpz_t *)res, 0));
+        CHECK_OK(ccz_paillier_decrypt_batch(m, key, (const mpz_t *)m, 1, 0));
+        mpz_set_d(v, -4 * ws[i]);
+        mpz_mul_2exp(v, v, 2 * CCZ_FL_VLR_SCALE_BITS);
+        mpz_add(m[0], m[0], v);
+        mpz_mod(m[0], m[0], n);
+        CHECK_OK(ccz_fl_vlr_update(h, (const mpz_t *)m, 0));
+        CHECK(ccz_fl_vlr_weights(h)[0] == ws[i]);
+        double u[1] = {0};
+        if (fabs(ws[i]) < 1e12) {
+            CHECK_OK(ccz_fl_vlr_scores(h, u, 1));
+            CHECK(u[0] == ws[i]);
+        } else {
+            CHECK_STATUS(ccz_fl_vlr_scores(h, u, 1), CCZ_ERR_OVERFLOW);
+            CHECK_CONTAINS(ccz_error_detail(), "row 1: the score ");
+        }
+        ccz_fl_vlr_party_free(h);
+    }
+    mpz_clears(v, n, NULL);
+    mpzs_free(res, 1);
+    mpzs_free(m, 1);
+    ccz_paillier_key_free(key);
+}
+
+/* The guest's kept gradient is for the step its residuals were for: residuals of batch 0 given
+ * again for step 1 (batch 1, whose first rows they cover) are multiplied with batch 1's rows, the
+ * same update as a party that kept nothing. */
+static void test_kept_gradient_other_step(void)
+{
+    load();
+    ccz_paillier_key *key = NULL;
+    CHECK_OK(ccz_paillier_keygen(&key, 1024));
+    const ccz_paillier_pub *pk = ccz_paillier_key_pub(key);
+    ccz_fl_vlr_opts o = CCZ_FL_VLR_OPTS_INIT;
+    o.batch_size = 320;
+    ccz_fl_vlr_party *g1 = NULL, *g2 = NULL, *h = NULL;
+    CHECK_OK(ccz_fl_vlr_party_new(&g1, pk, &guest, &o));
+    CHECK_OK(ccz_fl_vlr_party_new(&g2, pk, &guest, &o));
+    CHECK_OK(ccz_fl_vlr_party_new(&h, pk, &host, &o));
+    size_t rows = ccz_fl_vlr_batch_rows(g1, 0);
+    mpz_t *fwd = mpzs(rows), *res = mpzs(rows), *m1 = mpzs(11), *m2 = mpzs(11), sq, loss;
+    mpz_inits(sq, loss, NULL);
+    CHECK_OK(ccz_fl_vlr_forward(h, fwd, sq, 0));
+    CHECK_OK(ccz_fl_vlr_residuals(g1, res, &loss, (const mpz_t *)fwd, sq, 0));
+    CHECK_OK(ccz_fl_vlr_gradient(g1, m1, (const mpz_t *)res, 1));
+    CHECK_OK(ccz_fl_vlr_gradient(g2, m2, (const mpz_t *)res, 1));
+    CHECK_OK(ccz_paillier_decrypt_batch(m1, key, (const mpz_t *)m1, 11, 0));
+    CHECK_OK(ccz_paillier_decrypt_batch(m2, key, (const mpz_t *)m2, 11, 0));
+    CHECK_OK(ccz_fl_vlr_update(g1, (const mpz_t *)m1, 1));
+    CHECK_OK(ccz_fl_vlr_update(g2, (const mpz_t *)m2, 1));
+    int same = 0;
+    for (int j = 0; j < 11; j++)
+        same += ccz_fl_vlr_weights(g1)[j] == ccz_fl_vlr_weights(g2)[j];
+    CHECK_INT(same, 11);
+    mpz_clears(sq, loss, NULL);
+    mpzs_free(fwd, rows);
+    mpzs_free(res, rows);
+    mpzs_free(m1, 11);
+    mpzs_free(m2, 11);
+    ccz_fl_vlr_party_free(g1);
+    ccz_fl_vlr_party_free(g2);
+    ccz_fl_vlr_party_free(h);
+    ccz_paillier_key_free(key);
+    ccz_ml_dataset_free(&guest);
+    ccz_ml_dataset_free(&host);
+}
+
 /* A party's own arguments refused, each by what to change, the boundary beside it accepted. */
 static void test_party_refusals(void)
 {
@@ -632,4 +730,4 @@ static void test_party_refusals(void)
 
 TEST_MAIN(T(test_layouts), T(test_steps), T(test_kept_gradient), T(test_residuals_without_loss),
           T(test_gradient_bound), T(test_negative_momentum_plain_sgd), T(test_zscore), T(test_auc),
-          T(test_party_refusals))
+          T(test_party_refusals), T(test_score_bound), T(test_kept_gradient_other_step))

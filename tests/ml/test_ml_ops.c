@@ -66,6 +66,43 @@ static void test_api_arguments(void)
     ccz_ml_model_free(m);
 }
 
+/* Logits all far below zero (e^-104 is 0 in floats): softmax subtracts the row's maximum, not
+ * zero, so a row of -500 - j still gives e^-j / sum e^-k, not 0 / 0. */
+static void test_softmax_negative_logits(void)
+{
+    ccz_ml_model *m = NULL;
+    CHECK_OK(ccz_ml_model_load_file(&m, ml_path("Softmax_last", ".onnx")));
+    if (!m)
+        return;
+    float x[18], y[18];
+    for (int i = 0; i < 18; i++)
+        x[i] = -500.0f - (float)(i % 6);
+    const float *in[] = {x};
+    float *out[] = {y};
+    CHECK_OK(ccz_ml_run(m, 1, in, out, 1));
+    double sum = 0;
+    for (int j = 0; j < 6; j++)
+        sum += exp(-j);
+    int good = 0;
+    for (int i = 0; i < 18; i++)
+        good += fabs((double)y[i] - exp(-(i % 6)) / sum) <= 1e-6;
+    CHECK_INT(good, 18);
+    /* no output array at all: refused before anything is run */
+    CHECK_STATUS(ccz_ml_run(m, 1, in, NULL, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ml: no model or buffers");
+    CHECK_STATUS(ccz_ml_run(m, 1, NULL, out, 1), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "ml: no model or buffers");
+    ccz_ml_model_free(m);
+    /* a batch of 0 rows has no workspace, even where a node's output does not depend on the
+     * batch (here A' B, 2 x 4 floats, before it is added to X) */
+    CHECK_OK(ccz_ml_model_load_file(&m, ml_path("Gemm_transA_const", ".onnx")));
+    if (!m)
+        return;
+    CHECK_INT(ccz_ml_workspace_floats(m, 1), 32);
+    CHECK_INT(ccz_ml_workspace_floats(m, 0), 0);
+    ccz_ml_model_free(m);
+}
+
 /* One loaded model run from several threads at once (one holds the model's workspace, the
  * others allocate their own): every run gets the reference. */
 typedef struct {
@@ -122,4 +159,4 @@ static void test_concurrent_runs(void)
 }
 
 TEST_MAIN(T(test_ops_one_thread), T(test_ops_all_threads), T(test_api_arguments),
-          T(test_concurrent_runs))
+          T(test_concurrent_runs), T(test_softmax_negative_logits))
