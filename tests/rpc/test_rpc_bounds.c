@@ -367,6 +367,19 @@ static uint8_t *hello_frame(size_t n)
 
 static unsigned idle_ms; /* the next server's idle timeout (0: the default) */
 
+/* A Greeter server of these options, serving on a thread */
+static ccz_rpc_server *server_of(const ccz_rpc_server_opts *so, pthread_t *thread, char target[64])
+{
+    ccz_rpc_server *srv;
+    CHECK_OK(ccz_rpc_server_new(&srv, so));
+    CHECK_OK(ccz_rpc_server_add(srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
+                                &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                                hello, NULL));
+    current = srv;
+    rpc_serve(srv, thread, target);
+    return srv;
+}
+
 static ccz_rpc_server *server_new(size_t max_message, size_t max_buffer, pthread_t *thread,
                                   char target[64])
 {
@@ -375,14 +388,7 @@ static ccz_rpc_server *server_new(size_t max_message, size_t max_buffer, pthread
     so.max_message = max_message;
     so.max_conn_buffer = max_buffer;
     so.max_buffer = max_buffer;
-    ccz_rpc_server *srv;
-    CHECK_OK(ccz_rpc_server_new(&srv, &so));
-    CHECK_OK(ccz_rpc_server_add(srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
-                                &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
-                                hello, NULL));
-    current = srv;
-    rpc_serve(srv, thread, target);
-    return srv;
+    return server_of(&so, thread, target);
 }
 
 /* A server for messages of 1 KiB (a server-wide bound of 66560 bytes) and one raw peer of it. */
@@ -596,15 +602,9 @@ static void test_conn_window_margin(void)
     so.max_message = 65536;
     so.max_conn_buffer = 65536 + 65536;
     so.max_buffer = 1u << 20;
-    ccz_rpc_server *srv;
-    CHECK_OK(ccz_rpc_server_new(&srv, &so));
-    CHECK_OK(ccz_rpc_server_add(srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
-                                &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
-                                hello, NULL));
-    current = srv;
     pthread_t thread;
     char target[64];
-    rpc_serve(srv, &thread, target);
+    ccz_rpc_server *srv = server_of(&so, &thread, target);
     peer p;
     peer_open(&p, target);
     uint8_t *f = hello_frame(65541);
