@@ -33,6 +33,7 @@
 #include "greeter.pb-c.h"
 #include "http/http.h"
 #include "jose/jose.h"
+#include "psi_fd.h"
 #include "svc/psi/internal.h"
 #include "rpc/internal.h"
 #include "store/store.h"
@@ -1009,46 +1010,20 @@ static ccz_status t_fl_vlr(void)
 static ccz_psi_set *psi_sets[2];
 
 typedef struct {
-    int fd;
+    psi_fd f;
     ccz_psi_ecdh_result r;
     ccz_status s;
 } psi_side;
 
-static ccz_status psi_fd_write(void *payload, const uint8_t *p, size_t n)
-{
-    psi_side *f = payload;
-    while (n) {
-        ssize_t w = send(f->fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return ccz_fail(CCZ_ERR_NETWORK, "send: %s", strerror(errno));
-        p += w;
-        n -= (size_t)w;
-    }
-    return CCZ_OK;
-}
-
-static ccz_status psi_fd_read(void *payload, uint8_t *p, size_t n)
-{
-    psi_side *f = payload;
-    while (n) {
-        ssize_t r = recv(f->fd, p, n, 0);
-        if (r <= 0)
-            return ccz_fail(r ? CCZ_ERR_NETWORK : CCZ_ERR_PROTOCOL, "the peer is gone");
-        p += r;
-        n -= (size_t)r;
-    }
-    return CCZ_OK;
-}
-
 static void *psi_server_thread(void *arg)
 {
     psi_side *sv = arg;
-    ccz_psi_io io = {psi_fd_write, psi_fd_read, sv};
+    ccz_psi_io io = {psi_fd_write, psi_fd_read, &sv->f};
     ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
     o.threads = 1;
     o.batch = 4;
     sv->s = ccz_psi_ecdh_server(&sv->r, psi_sets[1], &io, &o);
-    shutdown(sv->fd, SHUT_WR);
+    shutdown(sv->f.fd, SHUT_WR);
     return NULL;
 }
 
@@ -1057,13 +1032,13 @@ static ccz_status t_psi_ecdh(void)
     int fds[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds))
         return CCZ_ERR_NETWORK;
-    psi_side cl = {.fd = fds[0]}, sv = {.fd = fds[1]};
+    psi_side cl = {.f = {fds[0], NULL}}, sv = {.f = {fds[1], NULL}};
     pthread_t t;
     if (pthread_create(&t, NULL, psi_server_thread, &sv)) {
         close(fds[0]), close(fds[1]);
         return CCZ_ERR_IO;
     }
-    ccz_psi_io io = {psi_fd_write, psi_fd_read, &cl};
+    ccz_psi_io io = {psi_fd_write, psi_fd_read, &cl.f};
     ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
     o.threads = 1;
     o.batch = 4;

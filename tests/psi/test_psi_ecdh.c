@@ -14,44 +14,8 @@
 
 #include "ccz/psi.h"
 #include "psi/ecdh.h"
+#include "psi_fd.h"
 #include "test.h"
-
-/* ---- a byte stream over a socket, optionally recording what it reads -------------------------*/
-
-typedef struct {
-    int fd;
-    ccz_buf *tap;
-} fd_io;
-
-static ccz_status fd_write(void *payload, const uint8_t *p, size_t n)
-{
-    fd_io *f = payload;
-    while (n) {
-        ssize_t w = send(f->fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return ccz_fail(CCZ_ERR_NETWORK, "send: %s", strerror(errno));
-        p += w;
-        n -= (size_t)w;
-    }
-    return CCZ_OK;
-}
-
-static ccz_status fd_read(void *payload, uint8_t *p, size_t n)
-{
-    fd_io *f = payload;
-    while (n) {
-        ssize_t r = recv(f->fd, p, n, 0);
-        if (r == 0)
-            return ccz_fail(CCZ_ERR_PROTOCOL, "the peer closed the connection");
-        if (r < 0)
-            return ccz_fail(CCZ_ERR_NETWORK, "recv: %s", strerror(errno));
-        if (f->tap && ccz_buf_append(f->tap, p, (size_t)r))
-            return CCZ_ERR_NOMEM;
-        p += r;
-        n -= (size_t)r;
-    }
-    return CCZ_OK;
-}
 
 /* ---- sets and the reference intersection -----------------------------------------------------*/
 
@@ -112,7 +76,7 @@ static size_t plain_intersection(size_t *out, const ccz_psi_set *a, const ccz_ps
 typedef struct {
     ccz_psi_set *set;
     ccz_psi_ecdh_opts o;
-    fd_io f;
+    psi_fd f;
     ccz_psi_ecdh_result r;
     ccz_status s;
     char detail[512];
@@ -121,7 +85,7 @@ typedef struct {
 static void *server_thread(void *arg)
 {
     party *p = arg;
-    ccz_psi_io io = {fd_write, fd_read, &p->f};
+    ccz_psi_io io = {psi_fd_write, psi_fd_read, &p->f};
     p->s = ccz_psi_ecdh_server(&p->r, p->set, &io, &p->o);
     snprintf(p->detail, sizeof p->detail, "%s", ccz_error_detail());
     shutdown(p->f.fd, SHUT_WR);
@@ -138,7 +102,7 @@ static void run_pair(party *c, party *s)
     s->f.fd = sv[1];
     pthread_t t;
     test_thread(&t, server_thread, s);
-    ccz_psi_io io = {fd_write, fd_read, &c->f};
+    ccz_psi_io io = {psi_fd_write, psi_fd_read, &c->f};
     c->s = ccz_psi_ecdh_client(&c->r, c->set, &io, &c->o);
     snprintf(c->detail, sizeof c->detail, "%s", ccz_error_detail());
     close(sv[0]); /* a server still writing sees the client gone */
@@ -428,8 +392,8 @@ static ccz_status against_with(bool server, const ccz_buf *bytes, ccz_psi_set *s
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
         abort();
-    fd_io mine = {sv[0], NULL}, peer = {sv[1], NULL};
-    if (bytes->len && fd_write(&peer, bytes->ptr, bytes->len))
+    psi_fd mine = {sv[0], NULL}, peer = {sv[1], NULL};
+    if (bytes->len && psi_fd_write(&peer, bytes->ptr, bytes->len))
         abort();
     if (close_peer) {
         close(sv[1]); /* what it wrote is still there to read */
@@ -437,7 +401,7 @@ static ccz_status against_with(bool server, const ccz_buf *bytes, ccz_psi_set *s
     } else {
         shutdown(sv[1], SHUT_WR); /* then the peer says nothing more */
     }
-    ccz_psi_io io = {fd_write, fd_read, &mine};
+    ccz_psi_io io = {psi_fd_write, psi_fd_read, &mine};
     ccz_psi_ecdh_result r;
     ccz_status s =
         server ? ccz_psi_ecdh_server(&r, set, &io, o) : ccz_psi_ecdh_client(&r, set, &io, o);
@@ -969,12 +933,12 @@ typedef struct {
 
 static void read_frame(int fd, uint8_t *type, ccz_buf *body)
 {
-    fd_io f = {fd, NULL};
+    psi_fd f = {fd, NULL};
     uint8_t h[PSI_ECDH_FRAME_HEADER];
     uint32_t len = 0;
     ccz_buf_reset(body);
-    if (fd_read(&f, h, sizeof h) || psi_ecdh_parse_header(type, &len, h) ||
-        ccz_buf_reserve(body, len + 1) || (len && fd_read(&f, body->ptr, len))) {
+    if (psi_fd_read(&f, h, sizeof h) || psi_ecdh_parse_header(type, &len, h) ||
+        ccz_buf_reserve(body, len + 1) || (len && psi_fd_read(&f, body->ptr, len))) {
         *type = 0;
         return;
     }
@@ -984,12 +948,12 @@ static void read_frame(int fd, uint8_t *type, ccz_buf *body)
 static void *reflect_thread(void *arg)
 {
     reflector *r = arg;
-    fd_io f = {r->fd, NULL};
+    psi_fd f = {r->fd, NULL};
     ccz_buf body = CCZ_BUF_INIT, out = CCZ_BUF_INIT;
     uint8_t type;
     read_frame(r->fd, &type, &body); /* the client's hello */
     put_hello(&out, 1, 0, r->announce);
-    if (type != PSI_ECDH_HELLO || fd_write(&f, out.ptr, out.len))
+    if (type != PSI_ECDH_HELLO || psi_fd_write(&f, out.ptr, out.len))
         goto done;
     ccz_buf_reset(&out);
     read_frame(r->fd, &type, &body); /* its points */
@@ -1006,7 +970,7 @@ static void *reflect_thread(void *arg)
             abort();
     }
     if (psi_ecdh_put_header(&out, PSI_ECDH_POINTS, (uint32_t)body.len) ||
-        ccz_buf_append(&out, body.ptr, body.len) || fd_write(&f, out.ptr, out.len))
+        ccz_buf_append(&out, body.ptr, body.len) || psi_fd_write(&f, out.ptr, out.len))
         goto done;
     r->reflected = n;
     read_frame(r->fd, &type, &body); /* the client's done */
@@ -1032,8 +996,8 @@ static ccz_status client_vs_script(ccz_psi_ecdh_result *res, void *(*server)(voi
     *server_fd = sv[1];
     pthread_t t;
     test_thread(&t, server, arg);
-    fd_io mine = {sv[0], NULL};
-    ccz_psi_io io = {fd_write, fd_read, &mine};
+    psi_fd mine = {sv[0], NULL};
+    ccz_psi_io io = {psi_fd_write, psi_fd_read, &mine};
     ccz_psi_ecdh_opts o = CCZ_PSI_ECDH_OPTS_INIT;
     ccz_status s = ccz_psi_ecdh_client(res, set, &io, &o);
     shutdown(sv[0], SHUT_WR);
@@ -1067,13 +1031,13 @@ typedef struct {
 static void *repeat_thread(void *arg)
 {
     repeater *r = arg;
-    fd_io f = {r->fd, NULL};
+    psi_fd f = {r->fd, NULL};
     ccz_buf body = CCZ_BUF_INIT, out = CCZ_BUF_INIT;
     uint8_t type, b[crypto_core_ristretto255_SCALARBYTES], h[32], q[32];
     crypto_core_ristretto255_scalar_random(b);
     read_frame(r->fd, &type, &body); /* the client's hello */
     put_hello(&out, 1, 0, 2);
-    if (type != PSI_ECDH_HELLO || fd_write(&f, out.ptr, out.len))
+    if (type != PSI_ECDH_HELLO || psi_fd_write(&f, out.ptr, out.len))
         goto done;
     ccz_buf_reset(&out);
     read_frame(r->fd, &type, &body); /* its points: their tags under b */
@@ -1095,7 +1059,7 @@ static void *repeat_thread(void *arg)
     if (crypto_scalarmult_ristretto255(q, b, h) ||
         psi_ecdh_put_header(&out, PSI_ECDH_POINTS, 4 + 2 * 32) || ccz_buf_append_u32le(&out, 2) ||
         ccz_buf_append(&out, q, 32) || ccz_buf_append(&out, q, 32) ||
-        fd_write(&f, out.ptr, out.len))
+        psi_fd_write(&f, out.ptr, out.len))
         goto done;
     r->sent = 2;
     read_frame(r->fd, &type, &body); /* the client's done */
@@ -1174,7 +1138,7 @@ static void test_abort_rules(void)
 
 /* Writes that fail, counted; reads from a socket. */
 typedef struct {
-    fd_io in;
+    psi_fd in;
     int writes;
 } failing_io;
 
@@ -1187,7 +1151,7 @@ static ccz_status failing_write(void *payload, const uint8_t *p, size_t n)
 
 static ccz_status failing_read(void *payload, uint8_t *p, size_t n)
 {
-    return fd_read(&((failing_io *)payload)->in, p, n);
+    return psi_fd_read(&((failing_io *)payload)->in, p, n);
 }
 
 /* A write that failed is the end: no ABORT is tried after it, and its reason is the result. */
@@ -1202,8 +1166,8 @@ static void test_no_abort_after_failed_write(void)
             abort();
         ccz_buf b = CCZ_BUF_INIT;
         put_hello(&b, 1, 0, 1);
-        fd_io peer = {sv[1], NULL};
-        if (fd_write(&peer, b.ptr, b.len))
+        psi_fd peer = {sv[1], NULL};
+        if (psi_fd_write(&peer, b.ptr, b.len))
             abort();
         shutdown(sv[1], SHUT_WR);
         failing_io f = {{sv[0], NULL}, 0};
