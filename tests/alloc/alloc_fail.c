@@ -42,6 +42,7 @@
 #include "svc/kms/crypto.h"
 #include "svc/kms/internal.h"
 #include "svc/secret/secret.h"
+#include "rpc_greeter.h"
 #include "serving_models.h"
 
 #define MAX_POSITIONS 200
@@ -1232,40 +1233,6 @@ static ccz_status t_psi_table(void)
 static ccz_rpc_server *rpc_srv;
 static ccz_buf rpc_inputs[4];
 
-static void rpc_unary(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
-{
-    (void)payload, (void)req;
-    const ccz_rpc_metadata *md = ccz_rpc_call_metadata(call);
-    for (size_t i = 0; i < md->n; i++)
-        (void)!ccz_rpc_call_add_header(call, md->entries[i].key,
-                                       ccz_buf_span(&md->entries[i].value));
-    Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
-    r.message = "hi";
-    if (ccz_rpc_reply(call, &r.base) != CCZ_OK)
-        (void)!ccz_rpc_finish(call, CCZ_RPC_INTERNAL, "cannot reply");
-}
-
-static void rpc_stream_out(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
-{
-    (void)payload, (void)req;
-    Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
-    r.message = "x";
-    for (int i = 0; i < 3; i++)
-        (void)!ccz_rpc_send(call, &r.base);
-    (void)!ccz_rpc_finish(call, CCZ_RPC_OK, NULL);
-}
-
-static void rpc_stream_in(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
-{
-    (void)payload;
-    if (!req) {
-        Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
-        r.message = "done";
-        if (ccz_rpc_reply(call, &r.base) != CCZ_OK)
-            (void)!ccz_rpc_finish(call, CCZ_RPC_INTERNAL, "cannot reply");
-    }
-}
-
 static ccz_status t_rpc(void)
 {
     ccz_status s = CCZ_OK;
@@ -1553,23 +1520,9 @@ static int setup(bool *have_vectors)
     ccz_buf_free(&ev64);
     if (!att_body[0] || !att_body[1] || !att_policy_body)
         return 1;
-    /* a gRPC server with the fuzz target's methods, and four of its seeds */
-    SSL_CTX *rpc_ctx = SSL_CTX_new(TLS_server_method());
-    ccz_rpc_server_opts ro = CCZ_RPC_SERVER_OPTS_INIT;
-    ro.tls = rpc_ctx;
-    ro.max_message = 4096;
-    if (!rpc_ctx || ccz_rpc_server_new(&rpc_srv, &ro) ||
-        ccz_rpc_server_add(rpc_srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
-                           &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
-                           rpc_unary, NULL) ||
-        ccz_rpc_server_add(rpc_srv, "/t.S/Out", CCZ_RPC_SERVER_STREAMING,
-                           &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
-                           rpc_stream_out, NULL) ||
-        ccz_rpc_server_add(rpc_srv, "/t.S/In", CCZ_RPC_CLIENT_STREAMING,
-                           &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
-                           rpc_stream_in, NULL))
+    /* the fuzz target's gRPC server, and four of its seeds */
+    if (!(rpc_srv = fuzz_rpc_server()))
         return 1;
-    SSL_CTX_free(rpc_ctx);
     static const char *const rpc_seeds[] = {"unary", "unary-md", "server-streaming",
                                             "client-streaming"};
     for (size_t i = 0; i < CCZ_ARRAY_LEN(rpc_seeds); i++) {
