@@ -867,6 +867,11 @@ static void test_ckks_refusals(void)
     CHECK_STATUS(ccz_lattice_ckks_encode(p, ctx, x, m, 0x1p61, 1), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "the plaintext's scale 2^61.00 reaches the level's modulus "
                                   "2^60.00: encode at a higher level");
+    /* a scale exactly the level's modulus (its one prime) is refused too: no bit left */
+    CHECK_STATUS(ccz_lattice_ckks_encode(p, ctx, x, m, (double)ctx->primes[0], 1),
+                 CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(ccz_error_detail(), "reaches the level's modulus");
+    CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, (double)ctx->primes[0] / 2, 1));
     CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, 0x1p61, 2));
     CHECK_OK(ccz_lattice_ckks_encode(p, ctx, x, m, 1, 0));
     static const double bad_scales[] = {0.5, 0x1p62, NAN};
@@ -1941,6 +1946,53 @@ static void test_bfv_decrypt_rounds_half(void)
     ccz_lattice_context_free(ctx);
 }
 
+/* The noise budget at its low end: a ciphertext whose one non-zero coefficient makes [t x]_Q
+ * exactly qb - 2 bits long has one bit of budget left (not none), one bit shorter two */
+static void test_bfv_noise_budget_last_bit(void)
+{
+    ccz_lattice_params p;
+    memset(&p, 0, sizeof p);
+    p.scheme = CCZ_LATTICE_BFV;
+    p.log_n = 10;
+    p.n_primes = 3;
+    p.coeff_bits[0] = p.coeff_bits[1] = 50;
+    p.coeff_bits[2] = 60;
+    p.plain_modulus = 65537;
+    p.no_security_check = true;
+    ccz_lattice_context *ctx;
+    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
+    ccz_lattice_secret_key *sk;
+    CHECK_OK(ccz_lattice_keygen(&sk, NULL, ctx));
+    size_t n = ctx->n;
+    uint64_t t = p.plain_modulus, *v = calloc(n, 8);
+    ccz_lattice_plaintext *pt;
+    ccz_lattice_ciphertext *ct;
+    CHECK_OK(ccz_lattice_plaintext_new(&pt, ctx));
+    CHECK_OK(ccz_lattice_ciphertext_new(&ct, ctx));
+    CHECK_OK(ccz_lattice_bfv_encode_coeffs(pt, ctx, v, n));
+    CHECK_OK(ccz_lattice_encrypt_sk(ct, ctx, sk, pt));
+    CHECK(ct->level == 2 && ct->size == 2 && !ct->ntt);
+    unsigned __int128 Q = (unsigned __int128)ctx->primes[0] * ctx->primes[1];
+    int qb = 0;
+    while (qb < 128 && (Q >> qb) != 0)
+        qb++;
+    for (int want = 1; want <= 2; want++) {
+        /* x = c0 (c1 = 0) with t x just past 2^(qb - 2 - want): qb - 1 - want bits */
+        unsigned __int128 x = ((unsigned __int128)1 << (qb - 2 - want)) / t + 1;
+        memset(ct->d, 0, (size_t)2 * ct->level * n * 8);
+        for (unsigned i = 0; i < ct->level; i++)
+            ct->d[(size_t)i * n] = (uint64_t)(x % ctx->primes[i]);
+        int bits = -1;
+        CHECK_OK(ccz_lattice_bfv_noise_budget(&bits, ctx, sk, ct));
+        CHECK_INT(bits, want);
+    }
+    ccz_lattice_plaintext_free(pt);
+    ccz_lattice_ciphertext_free(ct);
+    ccz_lattice_secret_key_free(sk);
+    free(v);
+    ccz_lattice_context_free(ctx);
+}
+
 /* The worst slot's precision: 99 when exact, -log2 of the largest error, and no precision at all
  * (minus infinity) when a slot is NaN, wherever it is and whatever follows it */
 static void test_ckks_precision_bits(void)
@@ -2040,4 +2092,5 @@ TEST_MAIN(T(test_params), T(test_params_bounds), T(test_bfv_coeffs), T(test_seri
           T(test_encrypt_noise), T(test_ckks_chain), T(test_bfv_wide_primes), T(test_ckks_refusals),
           T(test_bfv_plain_centred), T(test_bfv_encode_reuse), T(test_bfv_prime_shapes),
           T(test_bfv_decrypt_carry), T(test_kswitch_mod_down_rounding),
-          T(test_bfv_decrypt_rounds_half), T(test_ckks_precision_bits))
+          T(test_bfv_decrypt_rounds_half), T(test_ckks_precision_bits),
+          T(test_bfv_noise_budget_last_bit))
