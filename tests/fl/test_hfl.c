@@ -2314,6 +2314,11 @@ static void service_options_refused(void)
     o.clients_per_round = 4;
     CHECK_STATUS(ccz_hfl_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_STR(ccz_error_detail(), "clients per round (4) between min clients (1) and 3");
+    o.min_clients = 2; /* fewer a round than the round waits for */
+    o.clients_per_round = 1;
+    CHECK_STATUS(ccz_hfl_service_new(&svc, rpc, &o), CCZ_ERR_INVALID_ARGUMENT);
+    CHECK_STR(ccz_error_detail(), "clients per round (1) between min clients (2) and 3");
+    o.min_clients = 1;
     o.clients_per_round = 3;
     float x[3] = {0};
     uint8_t y[1] = {0};

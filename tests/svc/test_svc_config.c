@@ -696,6 +696,11 @@ static void value_edges(void)
         CHECK_CONTAINS(ccz_error_detail(), "\"pkcs1-decrypt\" must be true or false");
     }
     CHECK_STR(value(c, "pkcs1-decrypt"), "false");
+    /* either boolean taken from a file, false too (not only true) */
+    CHECK_OK(ccz_svc_config_load_file(c, write_file("bool.json", "{\"pkcs1-decrypt\": true}")));
+    CHECK_STR(value(c, "pkcs1-decrypt"), "true");
+    CHECK_OK(ccz_svc_config_load_file(c, write_file("bool.json", "{\"pkcs1_decrypt\": false}")));
+    CHECK_STR(value(c, "pkcs1-decrypt"), "false");
     CHECK_STATUS(ccz_svc_config_set(c, "rate", ""), CCZ_ERR_INVALID_ARGUMENT);
     CHECK_CONTAINS(ccz_error_detail(), "--rate needs a number");
 
