@@ -43,8 +43,11 @@ static void load_cczoo(ccz_he_lr_model *m, ccz_he_lr_data *d)
     snprintf(dp, sizeof dp, "%s/cczoo/lr_infer_he_sgx/datasets/lrtest_mid_eval.csv", shared_data());
     if (!ccz_file_exists(mp) || !ccz_file_exists(dp))
         test_skip(false, "CCZoo's LR data set is absent at %s (set CCZ_DATA)", dp);
+    int before = test_failures;
     CHECK_OK(ccz_he_lr_model_load(m, mp));
     CHECK_OK(ccz_he_lr_data_load(d, dp));
+    if (test_failures != before) /* nothing after can run on files that did not load */
+        exit(1);
 }
 
 /* ---- files -------------------------------------------------------------------------------------*/
@@ -55,12 +58,13 @@ static void test_files(void)
     ccz_he_lr_data d;
     CHECK_OK(ccz_he_lr_model_parse(&m, CCZ_LIT("-0.5, 1.25,2e-1\r\n\r\n")));
     CHECK_INT(m.features, 2);
-    CHECK(m.bias == -0.5 && m.weights[0] == 1.25 && m.weights[1] == 0.2);
+    CHECK(m.features == 2 && m.bias == -0.5 && m.weights[0] == 1.25 && m.weights[1] == 0.2);
     ccz_he_lr_model_free(&m);
     CHECK_OK(ccz_he_lr_data_parse(&d, CCZ_LIT("a,b,target\r\n1,2,0\r\n-3.5,0x1p2,1")));
     CHECK_INT(d.rows, 2);
     CHECK_INT(d.features, 2);
-    CHECK(d.x[0] == 1 && d.x[3] == 4 && d.y[0] == 0 && d.y[1] == 1);
+    CHECK(d.rows == 2 && d.features == 2 && d.x[0] == 1 && d.x[3] == 4 && d.y[0] == 0 &&
+          d.y[1] == 1); /* (what was read only) */
     ccz_he_lr_data_free(&d);
 
     static const struct {
