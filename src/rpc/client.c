@@ -292,9 +292,14 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
             memcpy(key, name, namelen);
             key[namelen] = '\0';
             /* a malformed -bin value is dropped; the call goes on */
-            if (rpc_md_add_wire(initial ? &s->st.headers : &s->st.trailers, key, value, valuelen) !=
-                CCZ_OK)
+            ccz_status ms =
+                rpc_md_add_wire(initial ? &s->st.headers : &s->st.trailers, key, value, valuelen);
+            if (ms == CCZ_ERR_NOMEM) { /* a call short of its metadata has not succeeded */
+                s->got_status = false;
+                stream_cancel(s, CCZ_RPC_RESOURCE_EXHAUSTED, "out of memory");
+            } else if (ms != CCZ_OK) {
                 ccz_error_clear();
+            }
         }
     }
     return 0;
@@ -385,8 +390,10 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
         stream_cancel(s, 0, "");
         return 0;
     }
-    if (ccz_buf_append(&s->in, data, len) != CCZ_OK) {
-        stream_cancel(s, CCZ_RPC_RESOURCE_EXHAUSTED, "response message exceeds the limit");
+    ccz_status as = ccz_buf_append(&s->in, data, len);
+    if (as != CCZ_OK) {
+        stream_cancel(s, CCZ_RPC_RESOURCE_EXHAUSTED,
+                      as == CCZ_ERR_NOMEM ? "out of memory" : "response message exceeds the limit");
         return 0;
     }
     take_messages(s);

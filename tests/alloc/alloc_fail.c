@@ -30,11 +30,15 @@
 #include "ccz/ccz.h"
 #include "ccz/fl.h"
 #include "ccz/hfl.h"
+#include "ccz/mlp.h"
 #include "greeter.pb-c.h"
+#include "homo_lr.pb-c.h"
 #include "http/http.h"
 #include "jose/jose.h"
 #include "psi_fd.h"
 #include "svc/psi/internal.h"
+#include "svc/fl/clients.h"
+#include "svc/fl/hfl_secagg.h"
 #include "rpc/internal.h"
 #include "store/store.h"
 #include "svc/attestation/internal.h"
@@ -42,6 +46,7 @@
 #include "svc/kms/crypto.h"
 #include "svc/kms/internal.h"
 #include "svc/secret/secret.h"
+#include "tee/internal.h"
 #include "rpc_greeter.h"
 #include "serving_models.h"
 
@@ -1241,6 +1246,240 @@ static ccz_status t_rpc(void)
     return s;
 }
 
+/* ---- client-side answers and parsers, on fuzz corpora (fuzz/corpus/<name>/) ------------------*/
+
+static ccz_buf rpc_answers[4], collateral_json[2], crl_bodies[3], anchors[6], plans[3],
+    lr_weights[2], idx_file;
+static ccz_paillier_pub *lr_pk; /* fuzz/homo_lr_weights' key: its ciphertexts fit it */
+static const char lr_modulus[] =
+    "138289265474257771543695460471685083499132537593063164282155086929414625699070408457868247783"
+    "648474305806711289843153022983025322476970685254239456723322141285768096402410296131054915820"
+    "500924415843824361890768555593001410259370076149733608464780575523215706237950228273376747793"
+    "031207178370825755656232198007";
+
+static ccz_status read_corpus(ccz_buf *b, const char *src, const char *dir, const char *name)
+{
+    char path[8192];
+    snprintf(path, sizeof path, "%s/fuzz/corpus/%s/%s", src ? src : ".", dir, name);
+    return ccz_file_read(b, path, 1u << 20);
+}
+
+typedef struct {
+    int ended, messages, ok, ok_metadata;
+} rpc_seen;
+
+static void rpc_client_message(const ProtobufCMessage *m, void *payload)
+{
+    (void)m;
+    ((rpc_seen *)payload)->messages++;
+}
+
+static void rpc_client_done(const ccz_rpc_status *st, void *payload)
+{
+    rpc_seen *got = payload;
+    got->ended++;
+    got->ok += st->code == CCZ_RPC_OK;
+    got->ok_metadata += st->code == CCZ_RPC_OK ? (int)(st->headers.n + st->trailers.n) : 0;
+}
+
+/* RA-gRPC's client side fed recorded server bytes (the seeds of fuzz/rpc_response): the three
+ * calls opened, the headers, messages (one compressed), trailers read, each call ended once
+ * whatever failed (an allocation failing inside nghttp2's callbacks ends its call, or breaks
+ * the connection and the calls still open end UNAVAILABLE). As many calls succeeding as
+ * without the failure, with less metadata, is a call that lost some and said OK. */
+static ccz_status t_rpc_client(void)
+{
+    static rpc_seen clean[CCZ_ARRAY_LEN(rpc_answers)];
+    static bool have_clean;
+    rpc_seen now[CCZ_ARRAY_LEN(rpc_answers)] = {{0, 0, 0, 0}};
+    Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
+    req.name = "alloc";
+    ccz_status s = CCZ_OK;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(rpc_answers) && s == CCZ_OK; i++) {
+        rpc_seen *got = &now[i];
+        rpc_client_feed_calls c = {{"/ratls.Greeter/SayHello", "/t.S/Out", "/t.S/In"},
+                                   &req.base,
+                                   &ratls__hello_reply__descriptor,
+                                   4096,
+                                   rpc_client_message,
+                                   rpc_client_done,
+                                   got};
+        s = rpc_client_feed(rpc_answers[i].ptr, rpc_answers[i].len, &c);
+        if (s == CCZ_OK && got->ended != 3)
+            s = CCZ_ERR_INVALID_ARGUMENT; /* a call that never ended, or ended twice */
+        if (s == CCZ_OK && have_clean && got->ok == clean[i].ok &&
+            got->ok_metadata != clean[i].ok_metadata)
+            s = CCZ_ERR_INVALID_ARGUMENT;
+    }
+    if (s == CCZ_OK && !atomic_load(&failed) && !have_clean) {
+        memcpy(clean, now, sizeof clean);
+        have_clean = true;
+    }
+    return s;
+}
+
+/* DCAP collateral as fetched and assembled (fuzz/dcap_collateral), and the PCS's CRL bodies
+ * (hex, PEM, DER: fuzz/crl_body) made DER. The parse cache (4 documents, by their bytes) would
+ * answer every run after the first: each run's documents end in 0 to 4 more spaces, ten texts
+ * in turn, so each is parsed afresh. */
+static ccz_status t_dcap_fetch(void)
+{
+    static unsigned runs;
+    size_t pad = runs++ % 5;
+    ccz_status s = CCZ_OK;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(collateral_json) && s == CCZ_OK; i++) {
+        ccz_collateral *c;
+        s = ccz_collateral_parse(&c, (const char *)collateral_json[i].ptr,
+                                 collateral_json[i].len - 4 + pad);
+        if (s == CCZ_OK) {
+            uint8_t fmspc[6];
+            ccz_collateral_fmspc(fmspc, c);
+            ccz_collateral_free(c);
+        }
+    }
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(crl_bodies) && s == CCZ_OK; i++) {
+        ccz_buf der = CCZ_BUF_INIT;
+        s = dcap_crl_body_der(&der, ccz_buf_span(&crl_bodies[i]), "CRL");
+        if (s != CCZ_OK && der.len != 0)
+            s = CCZ_ERR_INVALID_ARGUMENT; /* a failure leaves nothing behind */
+        ccz_buf_free(&der);
+    }
+    return s;
+}
+
+/* trust anchors of each kind (fuzz/trust_anchors: first byte the kind): a failed store adds
+ * nothing */
+static ccz_status t_trust_anchors(void)
+{
+    ccz_status s = CCZ_OK, worst = CCZ_OK;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(anchors); i++) {
+        ccz_trust *t = NULL;
+        if ((s = ccz_trust_new(&t)) != CCZ_OK)
+            return s;
+        ccz_span in = CCZ_SPAN(anchors[i].ptr + 1, anchors[i].len - 1);
+        switch (anchors[i].ptr[0] % 5) {
+        case 0:
+            s = ccz_trust_add_sim_root(t, in);
+            if (ccz_trust_sim_root_count(t) != (s == CCZ_OK ? 1u : 0u))
+                s = CCZ_ERR_INVALID_ARGUMENT;
+            break;
+        case 1:
+            s = ccz_trust_add_intel_root(t, in);
+            break;
+        case 2:
+            s = ccz_trust_add_amd_ark(t, in);
+            break;
+        case 3:
+            s = ccz_trust_add_hygon_hrk(t, in);
+            break;
+        default:
+            s = ccz_trust_add_cca_anchors(t, in);
+            if (s != CCZ_OK && ccz_trust_cca_anchor_count(t) != 0)
+                s = CCZ_ERR_INVALID_ARGUMENT; /* all of a store, or none of it */
+            break;
+        }
+        ccz_trust_free(t);
+        if (worst == CCZ_OK || s == CCZ_ERR_NOMEM)
+            worst = s; /* each kind read, whatever the others did */
+    }
+    return worst;
+}
+
+/* the FL clients' plans as the servers send them (fuzz/fl_client_plan's homo_ok, hfl_ok,
+ * hetero_ok), read and the vertical client's rows aligned */
+static ccz_status t_fl_plan(void)
+{
+    ccz_status s = CCZ_ERR_MALFORMED;
+    Homolr__KeyReply *hr = homolr__key_reply__unpack(NULL, plans[0].len - 1, plans[0].ptr + 1);
+    if (hr) {
+        double x[2] = {0.5, 0.25};
+        ccz_ml_dataset d = {1, 2, x, NULL, NULL};
+        fl_hlr_plan p = {0};
+        s = fl_hlr_read_plan(&p, hr, &d);
+        ccz_paillier_pub_free(p.pk);
+        homolr__key_reply__free_unpacked(hr, NULL);
+    }
+    Cczfl__Plan *fr =
+        s == CCZ_OK ? cczfl__plan__unpack(NULL, plans[1].len - 1, plans[1].ptr + 1) : NULL;
+    if (fr) {
+        float x[2] = {0.5f, 0.25f};
+        uint8_t y[1] = {1};
+        ccz_mlp_data d = {1, 2, 2, x, y};
+        ccz_hfl_join_opts o = CCZ_HFL_JOIN_OPTS_INIT;
+        fl_hfl_plan p;
+        s = fl_hfl_read_plan(&p, fr, &d, &o);
+        cczfl__plan__free_unpacked(fr, NULL);
+    } else if (s == CCZ_OK) {
+        s = CCZ_ERR_MALFORMED;
+    }
+    Heterolr__JoinReply *j =
+        s == CCZ_OK ? heterolr__join_reply__unpack(NULL, plans[2].len - 1, plans[2].ptr + 1) : NULL;
+    if (j) {
+        double x[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+        int64_t ids[4] = {1, 2, 3, 4};
+        ccz_ml_dataset d = {4, 2, x, NULL, ids}, a = {0};
+        if ((s = fl_vlr_plan_check(j)) == CCZ_OK)
+            s = ccz_fl_vlr_align(&a, &d, j->ids, j->n_ids);
+        ccz_ml_dataset_free(&a);
+        heterolr__join_reply__free_unpacked(j, NULL);
+    } else if (s == CCZ_OK) {
+        s = CCZ_ERR_MALFORMED;
+    }
+    return s;
+}
+
+/* secure aggregation's messages to a client (fuzz/fl_secagg: the key list, the shares, the
+ * unmask plan): the entry reports only a wrong acceptance, so this catches crashes and leaks */
+static ccz_buf secagg_msgs[3];
+
+static ccz_status t_fl_secagg(void)
+{
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(secagg_msgs); i++)
+        if (hfl_sa_client_fuzz(secagg_msgs[i].ptr, secagg_msgs[i].len))
+            return CCZ_ERR_INVALID_ARGUMENT;
+    return CCZ_OK;
+}
+
+/* the homomorphic LR's encrypted weights (fuzz/homo_lr_weights' three and thirty-one), parsed
+ * and written back */
+static ccz_status t_homo_lr_weights(void)
+{
+    ccz_status s = CCZ_OK;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(lr_weights) && s == CCZ_OK; i++) {
+        Homolr__WeightsRequest *r =
+            homolr__weights_request__unpack(NULL, lr_weights[i].len, lr_weights[i].ptr);
+        if (!r)
+            return CCZ_ERR_MALFORMED;
+        size_t dim = i == 0 ? 3 : 31;
+        ccz_paillier_number a[31];
+        for (size_t k = 0; k < dim; k++)
+            ccz_paillier_number_init(&a[k]);
+        s = ccz_fl_hlr_weights_parse(a, dim, lr_pk, r->weights.data, r->weights.len);
+        ccz_buf out = CCZ_BUF_INIT;
+        if (s == CCZ_OK)
+            s = ccz_fl_hlr_weights_write(&out, a, dim);
+        ccz_buf_free(&out);
+        for (size_t k = 0; k < dim; k++)
+            ccz_paillier_number_clear(&a[k]);
+        homolr__weights_request__free_unpacked(r, NULL);
+    }
+    return s;
+}
+
+/* the MLP's IDX image and label files (fuzz/mlp_idx's valid: first byte the cut) */
+static ccz_status t_mlp_idx(void)
+{
+    size_t cut = 1 + (size_t)idx_file.ptr[0] * 4;
+    if (cut > idx_file.len)
+        cut = idx_file.len;
+    ccz_mlp_data d;
+    ccz_status s = ccz_mlp_data_parse_idx(&d, (ccz_span){idx_file.ptr + 1, cut - 1},
+                                          (ccz_span){idx_file.ptr + cut, idx_file.len - cut});
+    if (s == CCZ_OK)
+        ccz_mlp_data_free(&d);
+    return s;
+}
+
 /* ---- the driver ------------------------------------------------------------------------------*/
 
 /* what a run may also end in when an allocation fails: inside OpenSSL's verify callback an
@@ -1311,6 +1550,13 @@ static const struct {
     {"serving_rest", t_serving_rest, false, CCZ_OK},
     {"psi_table", t_psi_table, false, CCZ_OK},
     {"rpc", t_rpc, false, CCZ_ERR_PROTOCOL},
+    {"rpc_client", t_rpc_client, false, CCZ_OK},
+    {"dcap_fetch", t_dcap_fetch, false, CCZ_OK},
+    {"trust_anchors", t_trust_anchors, false, CCZ_OK},
+    {"fl_plan", t_fl_plan, false, CCZ_OK},
+    {"fl_secagg", t_fl_secagg, false, CCZ_OK},
+    {"homo_lr_weights", t_homo_lr_weights, false, CCZ_OK},
+    {"mlp_idx", t_mlp_idx, false, CCZ_OK},
 };
 
 static long run_counted(ccz_status (*fn)(void), long fail, ccz_status *st)
@@ -1532,6 +1778,37 @@ static int setup(bool *have_vectors)
             return 1;
     }
     (void)fuzz_serving_server(); /* its models loaded before the hook is armed */
+    /* the fuzz corpora the client-side targets read */
+    static const char *const answers[] = {"all_ok", "compressed", "trailers_only",
+                                          "binary_metadata"};
+    static const char *const crls[] = {"hex.txt", "pem.crl", "der.crl"};
+    static const char *const anchor_names[] = {"sim_root_pem", "intel_root_der", "amd_ark",
+                                               "hygon_hrk",    "cca_store_tfa",  "cca_store_ok"};
+    static const char *const plan_names[] = {"homo_ok", "hfl_ok", "hetero_ok"};
+    static const char *const secagg_names[] = {"keylist-valid", "shares-bad-tag", "plan-valid"};
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(answers); i++)
+        if (read_corpus(&rpc_answers[i], src, "rpc_response", answers[i]))
+            return 1;
+    for (size_t i = 0; i < 3; i++)
+        if (read_corpus(&crl_bodies[i], src, "crl_body", crls[i]) ||
+            read_corpus(&plans[i], src, "fl_client_plan", plan_names[i]) || plans[i].len < 1 ||
+            read_corpus(&secagg_msgs[i], src, "fl_secagg", secagg_names[i]))
+            return 1;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(anchors); i++)
+        if (read_corpus(&anchors[i], src, "trust_anchors", anchor_names[i]) || anchors[i].len < 1)
+            return 1;
+    mpz_t lr_n;
+    mpz_init_set_str(lr_n, lr_modulus, 10);
+    bool s_ok = ccz_paillier_pub_new(&lr_pk, lr_n) == CCZ_OK;
+    mpz_clear(lr_n);
+    if (!s_ok || read_corpus(&collateral_json[0], src, "dcap_collateral", "sgx.json") ||
+        read_corpus(&collateral_json[1], src, "dcap_collateral", "tdx.json") ||
+        ccz_buf_append(&collateral_json[0], "    ", 4) ||
+        ccz_buf_append(&collateral_json[1], "    ", 4) ||
+        read_corpus(&lr_weights[0], src, "homo_lr_weights", "three") ||
+        read_corpus(&lr_weights[1], src, "homo_lr_weights", "thirty-one") ||
+        read_corpus(&idx_file, src, "mlp_idx", "valid") || idx_file.len < 1)
+        return 1;
     return 0;
 }
 
@@ -1609,6 +1886,18 @@ int main(int argc, char **argv)
     ccz_rpc_server_free(rpc_srv);
     for (size_t i = 0; i < CCZ_ARRAY_LEN(rpc_inputs); i++)
         ccz_buf_free(&rpc_inputs[i]);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(rpc_answers); i++)
+        ccz_buf_free(&rpc_answers[i]);
+    for (size_t i = 0; i < 3; i++) {
+        ccz_buf_free(&crl_bodies[i]);
+        ccz_buf_free(&plans[i]), ccz_buf_free(&secagg_msgs[i]);
+    }
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(anchors); i++)
+        ccz_buf_free(&anchors[i]);
+    for (size_t i = 0; i < 2; i++)
+        ccz_buf_free(&collateral_json[i]), ccz_buf_free(&lr_weights[i]);
+    ccz_buf_free(&idx_file);
+    ccz_paillier_pub_free(lr_pk);
     ccz_trust_free(builtin);
     ccz_trust_free(sim_trust);
     ccz_attester_free(sim_att);

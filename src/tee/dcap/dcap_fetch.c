@@ -76,11 +76,14 @@ ccz_status dcap_crl_body_der(ccz_buf *der, ccz_span body, const char *what)
         return s;
     }
     size_t mark = der->len;
+    ccz_status s = CCZ_ERR_MALFORMED;
     if (text.len && text.len % 2 == 0 &&
-        ccz_hex_decode(der, (const char *)text.ptr, text.len) == CCZ_OK &&
+        (s = ccz_hex_decode(der, (const char *)text.ptr, text.len)) == CCZ_OK &&
         is_der_crl(der->ptr + mark, der->len - mark))
         return CCZ_OK;
     der->len = mark;
+    if (s == CCZ_ERR_NOMEM) /* out of memory says nothing about the body */
+        return s;
     ccz_error_clear();
     return ccz_fail(CCZ_ERR_MALFORMED, "%s is not a CRL (neither DER, PEM nor hex-encoded DER)",
                     what);
