@@ -265,6 +265,16 @@ for opt in --once "--max-conns 3" "--handshake-timeout 500"; do
 done
 run 2 timeout 10 "$CCZ" psi ecdh --listen 127.0.0.1:0 --data "$T/a.txt" -o "$T/x.txt"
 contains "$err" "--size-only and -o are for the connecting side"
+# :PORT listens on loopback, and the listening line says so
+: > "$T/l.log"
+"$CCZ" psi ecdh --listen :0 --data "$T/a.txt" 2> "$T/l.log" &
+SERVER=$!
+port_from "$T/l.log" 60 $SERVER || fail "no listener on :0: $(cat "$T/l.log")"
+stop
+contains "$(cat "$T/l.log")" "listening on port $PORT of 127.0.0.1 with "
+# --mode is seen as the first argument too
+run 2 "$CCZ" psi ecdh --mode=client --connect 127.0.0.1:1 --data "$T/a.txt"
+contains "$err" "psi ecdh: --tee is required"
 # a mode or a trusted root alone means RA-TLS too (two-way by default: this side attests)
 for opt in "--mode two-way" --mode=client "--sim-root $P/root.crt"; do
     run 2 "$CCZ" psi ecdh --connect 127.0.0.1:1 --data "$T/a.txt" $opt

@@ -28,6 +28,10 @@ jqis .simulated true
 jqis .binding_ok true
 jqis .cbor_tag $((0x63637a53))
 jqis .claims.mr_enclave "$M"
+# the text form marks sim evidence as simulated
+run 0 "$CCZ" ratls inspect "$T/cert.pem"
+contains "$out" " bytes (SIMULATED)"
+contains "$out" "binding     ok"
 run 0 /usr/bin/python3 "$(dirname "$0")/ratls_check.py" "$T/cert.pem" 0x63637a53
 contains "$out" "ok"
 openssl x509 -in "$T/cert.pem" -noout -text | grep -q "2.23.133.5.4.9" || fail "openssl does not see the extension"
@@ -79,6 +83,9 @@ contains "$err" "$T/pub.pem is not a PEM private key"
 # the client takes one server address: a second is refused before connecting
 run 2 "$CCZ" ratls client 127.0.0.1:9 127.0.0.1:10 --mode server --sim-dir "$P" --policy "$T/accept.json"
 contains "$err" "usage: ccz ratls client HOST:PORT [options]"
+# no connection is exit 2 (as unreadable input), not a refusal (1)
+run 2 "$CCZ" ratls client 127.0.0.1:1 --mode server --sim-dir "$P" --policy "$T/accept.json" < /dev/null
+contains "$err" "ccz: ratls client: "
 
 start() { # LOG ARGS...: a ccz ratls server in the background
     local log=$1; shift
@@ -221,6 +228,9 @@ contains "$err" "give exactly one certificate"
 run 2 "$CCZ" ratls inspect "$T/cert.pem" "$T/cert.pem"
 contains "$err" "give exactly one certificate"
 [ -z "$out" ] || fail "inspect of two certificates printed '$out'"
+# a file that is not a certificate is named as such
+run 2 "$CCZ" ratls inspect "$T/key.pem"
+contains "$err" "$T/key.pem is not a certificate"
 run 2 "$CCZ" ratls inspect "$P/root.crt"
 contains "$err" "carries no RA-TLS evidence extension"
 finish

@@ -184,6 +184,8 @@ contains "$(announced 80 --max-conns 48)" "(mode server, at most 48 connections)
 contains "$(announced 80 --max-conns 40)" "(mode server, at most 40 connections)"
 contains "$(announced 30)" "(mode server, at most 8 connections)"
 contains "$(announced 4096 --max-conns 100)" "(mode server, at most 100 connections)"
+# --max-conns 1 is one connection, not the default
+contains "$(announced 4096 --max-conns 1)" "(mode server, at most 1 connections)"
 
 # out of descriptors (ulimit -n 10: at most six connections; the rest of twelve wait in the
 # backlog while accept() fails) the accept loop pauses between tries instead of spinning a core,
