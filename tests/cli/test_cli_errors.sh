@@ -188,9 +188,11 @@ jqis .error.code not_yet_valid
 run 1 "$CCZ" verify "$T/c.pem" --sim-dir "$T/a" --policy "$T/sim.json" --at 1900500000
 contains "$out" "error       expired at step certificate"
 contains "$out" "hint        a certificate is outside its validity at this instant"
+contains "$out" "result      FAILED"
 # within its validity the text names the certificate's format
 run 0 "$CCZ" verify "$T/c.pem" --sim-dir "$T/a" --policy "$T/sim.json" --at 1900100000
 contains "$out" "certificate RA-TLS, dice"
+contains "$out" "result      OK (simulated)"
 # an X.509 certificate without RA-TLS evidence is unreadable input (exit 2), not a failed check
 run 2 "$CCZ" verify "$T/a/root.crt" --sim-dir "$T/a" --policy "$T/sim.json"
 contains "$out" "error       not_found at step extension"
