@@ -27,6 +27,7 @@ jqis '.claims.mr_enclave | length' 64
 run 0 "$CCZ" verify "$P/sgx_quote" --collateral "$P/sgx_quote_collateral.json" --at 1752919277 --policy "$T/all.json"
 contains "$out" "tcb_status  ConfigurationAndSWHardeningNeeded"
 contains "$out" "advisory    INTEL-SA-00289"
+contains "$out" "advisory    INTEL-SA-00615" # the last one too: one line each
 
 # TDX v4 (binary) and v4 from hex text
 run 0 "$CCZ" verify "$P/tdx_quote" --collateral "$P/tdx_quote_collateral.json" --at 1752919234 --json
