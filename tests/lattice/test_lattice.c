@@ -1894,9 +1894,9 @@ static void test_bfv_prime_shapes(void)
     }
 }
 
-/* Decryption rounds t x / Q to the nearest integer: a ciphertext of m with 0.6 Delta added to c0
- * decrypts to m + 1, with 0.4 Delta added to m (two data primes: Q and Delta fit 128 bits) */
-static void test_bfv_decrypt_rounds_half(void)
+/* BFV with N = 1024, t = 65537 and two 50-bit data primes beside a 60-bit special one: Q and
+ * Delta fit 128 bits, for tests that work out ciphertexts by hand */
+static void small_bfv(ccz_lattice_context **ctx, ccz_lattice_secret_key **sk)
 {
     ccz_lattice_params p;
     memset(&p, 0, sizeof p);
@@ -1907,12 +1907,19 @@ static void test_bfv_decrypt_rounds_half(void)
     p.coeff_bits[2] = 60;
     p.plain_modulus = 65537;
     p.no_security_check = true;
+    CHECK_OK(ccz_lattice_context_new(ctx, &p));
+    CHECK_OK(ccz_lattice_keygen(sk, NULL, *ctx));
+}
+
+/* Decryption rounds t x / Q to the nearest integer: a ciphertext of m with 0.6 Delta added to c0
+ * decrypts to m + 1, with 0.4 Delta added to m (two data primes: Q and Delta fit 128 bits) */
+static void test_bfv_decrypt_rounds_half(void)
+{
     ccz_lattice_context *ctx;
-    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
     ccz_lattice_secret_key *sk;
-    CHECK_OK(ccz_lattice_keygen(&sk, NULL, ctx));
+    small_bfv(&ctx, &sk);
     size_t n = ctx->n;
-    uint64_t t = p.plain_modulus, *v = malloc(n * 8), *got = malloc(n * 8);
+    uint64_t t = ctx->params.plain_modulus, *v = malloc(n * 8), *got = malloc(n * 8);
     for (size_t i = 0; i < n; i++)
         v[i] = (i * 7919 + 3) % t;
     ccz_lattice_plaintext *pt;
@@ -1950,21 +1957,11 @@ static void test_bfv_decrypt_rounds_half(void)
  * exactly qb - 2 bits long has one bit of budget left (not none), one bit shorter two */
 static void test_bfv_noise_budget_last_bit(void)
 {
-    ccz_lattice_params p;
-    memset(&p, 0, sizeof p);
-    p.scheme = CCZ_LATTICE_BFV;
-    p.log_n = 10;
-    p.n_primes = 3;
-    p.coeff_bits[0] = p.coeff_bits[1] = 50;
-    p.coeff_bits[2] = 60;
-    p.plain_modulus = 65537;
-    p.no_security_check = true;
     ccz_lattice_context *ctx;
-    CHECK_OK(ccz_lattice_context_new(&ctx, &p));
     ccz_lattice_secret_key *sk;
-    CHECK_OK(ccz_lattice_keygen(&sk, NULL, ctx));
+    small_bfv(&ctx, &sk);
     size_t n = ctx->n;
-    uint64_t t = p.plain_modulus, *v = calloc(n, 8);
+    uint64_t t = ctx->params.plain_modulus, *v = calloc(n, 8);
     ccz_lattice_plaintext *pt;
     ccz_lattice_ciphertext *ct;
     CHECK_OK(ccz_lattice_plaintext_new(&pt, ctx));
