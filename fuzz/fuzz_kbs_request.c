@@ -3,7 +3,8 @@
  * evidence itself: a resource path (REPO/TYPE/TAG), held to a plain reading of the rule that
  * keeps it from naming anything else; and an Attestation body's runtime-data, whose tee-pubkey
  * (a JWK) the resources are encrypted to, and its tee-evidence's primary_evidence (base64 or
- * base64url). A key taken must give a JWE in the flattened JSON form. */
+ * base64url, in an object or a string holding one), read by att_kbs_attest_read. A key taken must
+ * give a JWE in the flattened JSON form. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (att_kbs_resource_path_ok(text) != path_ok(text))
         abort();
     json_t *body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
-    json_t *rd = json_object_get(body, "runtime-data"), *pe;
+    json_t *rd = json_object_get(body, "runtime-data");
     json_t *pubkey = json_object_get(rd, "tee-pubkey");
     if (json_is_object(pubkey)) {
         json_t *jwe = NULL;
@@ -60,18 +61,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         json_decref(jwe);
     }
-    pe = json_object_get(json_object_get(body, "tee-evidence"), "primary_evidence");
-    json_t *parsed = NULL; /* or a string holding the object, as Trustee's clients send it */
-    if (json_is_string(pe))
-        pe = parsed = json_loads(json_string_value(pe), JSON_REJECT_DUPLICATES, NULL);
-    const char *b64 = json_string_value(json_object_get(pe, "quote"));
-    if (!b64)
-        b64 = json_string_value(json_object_get(pe, "evidence"));
-    ccz_buf ev = CCZ_BUF_INIT;
-    if (b64 && att_decode_b64(&ev, b64) == CCZ_OK && ev.len > strlen(b64))
-        abort(); /* decoded bytes are never more than the text */
-    ccz_buf_free(&ev);
-    json_decref(parsed);
+    /* the Attestation body as the KBS reads it, for a sim and an sgx session whose nonce is the
+     * body's own (so the reading goes past the nonce) */
+    static const char *const tees[] = {"sim", "sgx"};
+    const char *nonce = json_string_value(json_object_get(rd, "nonce"));
+    for (size_t i = 0; i < 2 && body; i++) {
+        att_kbs_attest_req q = {CCZ_BUF_INIT, {0}, NULL, NULL};
+        char msg[200];
+        int status = 0;
+        const char *why =
+            att_kbs_attest_read(&q, body, tees[i], nonce ? nonce : "", &status, msg, sizeof msg);
+        const char *b64 = json_string_value(json_object_get(
+            json_object_get(json_object_get(body, "tee-evidence"), "primary_evidence"),
+            i ? "quote" : "evidence"));
+        if (why && why != att_out_of_memory && status != 400 && status != 401)
+            abort(); /* a refusal is a SerdeError or an AttestationError */
+        if (!why && (!q.evidence.len || !json_is_object(q.pubkey) || !q.nonce ||
+                     (b64 && q.evidence.len > strlen(b64))))
+            abort(); /* read: evidence, a key, a nonce; never more bytes than the text */
+        ccz_buf_free(&q.evidence);
+    }
     json_decref(body);
     free(text);
     ccz_error_clear();

@@ -23,6 +23,7 @@
 #include <errno.h>
 
 #include <jansson.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -1154,6 +1155,55 @@ static ccz_status t_att(void)
     return s;
 }
 
+/* The KBS's Attestation bodies: a sim session's with a P-256 tee-pubkey and the evidence as an
+ * object, an sgx session's with an RSA key and the primary_evidence a string holding the object;
+ * each key probed with a JWE, the evidence decoded, the runtime data's digest made. A failure
+ * there is out_of_memory (500), not a SerdeError. */
+static json_t *kbs_body[2];
+
+/* The public JWK of an RSA key: {"kty": "RSA", "alg", "n", "e"}. */
+static json_t *rsa_jwk(EVP_PKEY *key, const char *alg)
+{
+    BIGNUM *bn[2] = {NULL, NULL};
+    ccz_buf b64[2] = {CCZ_BUF_INIT, CCZ_BUF_INIT};
+    json_t *j = NULL;
+    if (EVP_PKEY_get_bn_param(key, "n", &bn[0]) && EVP_PKEY_get_bn_param(key, "e", &bn[1])) {
+        bool ok = true;
+        for (int i = 0; i < 2 && ok; i++) {
+            uint8_t raw[512];
+            int n = BN_bn2bin(bn[i], raw);
+            ok = n > 0 && n <= (int)sizeof raw &&
+                 jose_b64url_encode(&b64[i], CCZ_SPAN(raw, (size_t)n)) == CCZ_OK;
+        }
+        if (ok)
+            j = json_pack("{s:s, s:s, s:s, s:s}", "kty", "RSA", "alg", alg, "n",
+                          (const char *)b64[0].ptr, "e", (const char *)b64[1].ptr);
+    }
+    for (int i = 0; i < 2; i++) {
+        BN_free(bn[i]);
+        ccz_buf_free(&b64[i]);
+    }
+    return j;
+}
+
+static ccz_status t_kbs(void)
+{
+    static const char *const tee[2] = {"sim", "sgx"};
+    ccz_status s = CCZ_OK;
+    for (size_t i = 0; i < 2 && s == CCZ_OK; i++) {
+        att_kbs_attest_req q = {CCZ_BUF_INIT, {0}, NULL, NULL};
+        char msg[200];
+        int status;
+        const char *why =
+            att_kbs_attest_read(&q, kbs_body[i], tee[i], "kbs-n", &status, msg, sizeof msg);
+        s = why == att_out_of_memory ? CCZ_ERR_NOMEM
+            : why                    ? CCZ_ERR_INVALID_ARGUMENT /* never expected */
+                                     : CCZ_OK;
+        ccz_buf_free(&q.evidence);
+    }
+    return s;
+}
+
 /* The model server's REST front end: v1 predict (rows and columns), classify, regress and a v2
  * infer parsed against the fuzz target's three models, run, and their answers rendered. */
 static const struct {
@@ -1547,6 +1597,7 @@ static const struct {
     {"psi_ecdh", t_psi_ecdh, false, CCZ_OK},
     {"secret", t_secret, false, CCZ_OK},
     {"att", t_att, false, CCZ_OK},
+    {"kbs", t_kbs, false, CCZ_OK},
     {"serving_rest", t_serving_rest, false, CCZ_OK},
     {"psi_table", t_psi_table, false, CCZ_OK},
     {"rpc", t_rpc, false, CCZ_ERR_PROTOCOL},
@@ -1763,8 +1814,18 @@ static int setup(bool *have_vectors)
     }
     att_policy_body =
         json_pack("{s:b, s:[s]}", "allow_sim", 1, "accepted_tcb_statuses", "UpToDate");
+    json_t *ec_jwk = NULL, *rsa_key = NULL;
+    if (jose_jwk_from_key(&ec_jwk, jose_ec, "ECDH-ES+A256KW", NULL) ||
+        !(rsa_key = rsa_jwk(jose_rsa, "RSA-OAEP-256")))
+        return 1;
+    kbs_body[0] = json_pack("{s:{s:s, s:o}, s:{s:{s:s}, s:s}}", "runtime-data", "nonce", "kbs-n",
+                            "tee-pubkey", ec_jwk, "tee-evidence", "primary_evidence", "evidence",
+                            (const char *)ev64.ptr, "additional_evidence", "");
+    kbs_body[1] =
+        json_pack("{s:{s:s, s:o}, s:{s:s}}", "runtime-data", "nonce", "kbs-n", "tee-pubkey",
+                  rsa_key, "tee-evidence", "primary_evidence", "{\"quote\": \"c2d4LXF1b3Rl\"}");
     ccz_buf_free(&ev64);
-    if (!att_body[0] || !att_body[1] || !att_policy_body)
+    if (!att_body[0] || !att_body[1] || !att_policy_body || !kbs_body[0] || !kbs_body[1])
         return 1;
     /* the fuzz target's gRPC server, and four of its seeds */
     if (!(rpc_srv = fuzz_rpc_server()))
@@ -1883,6 +1944,8 @@ int main(int argc, char **argv)
     json_decref(att_body[1]);
     ccz_eventlog_free(att_eventlog);
     json_decref(att_policy_body);
+    json_decref(kbs_body[0]);
+    json_decref(kbs_body[1]);
     ccz_rpc_server_free(rpc_srv);
     for (size_t i = 0; i < CCZ_ARRAY_LEN(rpc_inputs); i++)
         ccz_buf_free(&rpc_inputs[i]);

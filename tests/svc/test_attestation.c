@@ -1501,5 +1501,43 @@ static void test_peer_quota(void)
     stop(svc, cfg);
 }
 
+/* A KBS session record that no longer parses (edited in the database) is the service's failure,
+ * 500, not a session that is "unknown or expired" or a client without one. */
+static void test_kbs_session_unreadable(void)
+{
+    setup();
+    ccz_svc_config *cfg;
+    ccz_svc *svc = start(&cfg, NULL, NULL);
+    int port = ccz_svc_port(svc);
+    ccz_buf r = CCZ_BUF_INIT;
+    char nonce[64];
+    cookie[0] = 0;
+    kbs_auth(port, nonce, sizeof nonce);
+    CHECK_CONTAINS(cookie, "kbs-session-id=");
+    stop(svc, cfg);
+    {
+        char db_path[700];
+        snprintf(db_path, sizeof db_path, "%s/attestation.db", data);
+        static const store_migration steps[] = {{1, "SELECT 1", NULL}, {2, "SELECT 1", NULL}};
+        store *db = NULL;
+        CHECK_OK(store_open(&db, db_path, steps, 2));
+        int64_t changes = 0;
+        CHECK_OK(store_exec(db, &changes, "UPDATE store_kv SET value = ? WHERE ns = ?",
+                            STORE_PARAMS(STORE_BLOB("{\"tee\"", 7), STORE_TEXT("kbs-session")),
+                            NULL, NULL));
+        CHECK(changes >= 1);
+        store_close(db);
+    }
+    svc = start(&cfg, NULL, NULL);
+    port = ccz_svc_port(svc);
+    CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", "{}", NULL, &r), 500);
+    CHECK_STR(message(&r), "cannot read the session: a session record does not parse");
+    CHECK_INT(call(port, "GET", "/kbs/v0/resource/edge/key/model", NULL, NULL, NULL, &r), 500);
+    CHECK_STR(message(&r), "cannot read the session: a session record does not parse");
+    cookie[0] = 0;
+    ccz_buf_free(&r);
+    stop(svc, cfg);
+}
+
 TEST_MAIN(T(test_service), T(test_kbs), T(test_kbs_edges), T(test_kbs_resource_size),
-          T(test_peer_quota), T(test_attest_requests))
+          T(test_kbs_session_unreadable), T(test_peer_quota), T(test_attest_requests))

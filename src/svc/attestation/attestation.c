@@ -513,6 +513,11 @@ static void post_attest(http_request *r, void *payload)
         st = ccz_verify(&res, ccz_buf_span(&q.evidence), &vo);
     }
     if (st != CCZ_OK) {
+        if (ccz_status_class(st) == CCZ_CLASS_INTERNAL) { /* memory or the crypto library */
+            att_refuse(a, r, 500, "internal", "the evidence could not be verified: %s",
+                       res.message);
+            goto out;
+        }
         int code = ccz_status_class(st) == CCZ_CLASS_INPUT ? 400 : 401;
         att_refuse(a, r, code, ccz_status_name(st), "the evidence did not verify at %s: %s",
                    res.step ? res.step : "?", res.message);

@@ -93,6 +93,22 @@ void att_attest_req_free(att_attest_req *q);
  * must parse as a policy. */
 CCZ_NODISCARD ccz_status att_policy_text(char **text, const json_t *body);
 
+/* A POST /kbs/v0/attest body as read (kbs.c): the evidence's bytes and the report data its
+ * runtime data binds; nonce and pubkey point into the body. */
+typedef struct {
+    ccz_buf evidence;
+    uint8_t report_data[64];
+    const char *nonce;
+    json_t *pubkey;
+} att_kbs_attest_req;
+
+/* Reads a KBS Attestation body for a session of tee (sim, sgx or tdx) whose nonce is
+ * session_nonce: NULL, or why it is refused (*status 400, a SerdeError, or 401, an
+ * AttestationError), which may be written into msg, or att_out_of_memory (500). The caller frees
+ * q->evidence, also on failure. */
+const char *att_kbs_attest_read(att_kbs_attest_req *q, const json_t *body, const char *tee,
+                                const char *session_nonce, int *status, char *msg, size_t cap);
+
 /* Registers the KBS endpoints (kbs.c). */
 CCZ_NODISCARD ccz_status kbs_start(attestation *a);
 void kbs_stop(attestation *a);

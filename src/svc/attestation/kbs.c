@@ -229,17 +229,24 @@ out:
 /* ---- POST /kbs/v0/attest ---------------------------------------------------------------------*/
 
 /* The evidence bytes of a primary_evidence object (or a string holding one): sim
- * {"evidence": base64}, sgx {"quote": base64}, tdx {"quote": base64, "cc_eventlog"?}. */
-static bool primary_evidence(ccz_buf *out, const char *tee, json_t *pe)
+ * {"evidence": base64}, sgx {"quote": base64}, tdx {"quote": base64, "cc_eventlog"?}.
+ * CCZ_ERR_INVALID_ARGUMENT when they are missing, CCZ_ERR_NOMEM when they cannot be read. */
+static ccz_status primary_evidence(ccz_buf *out, const char *tee, const json_t *pe)
 {
     json_t *parsed = NULL;
-    if (json_is_string(pe))
-        pe = parsed = json_loads(json_string_value(pe), JSON_REJECT_DUPLICATES, NULL);
+    json_error_t err;
+    if (json_is_string(pe)) {
+        pe = parsed = json_loads(json_string_value(pe), JSON_REJECT_DUPLICATES, &err);
+        if (!parsed && json_error_code(&err) == json_error_out_of_memory)
+            return CCZ_ERR_NOMEM;
+    }
     const char *field = strcmp(tee, "sim") == 0 ? "evidence" : "quote";
     const char *b64 = json_string_value(json_object_get(pe, field));
-    bool ok = b64 && att_decode_b64(out, b64) == CCZ_OK && out->len > 0;
+    ccz_status st = b64 ? att_decode_b64(out, b64) : CCZ_ERR_INVALID_ARGUMENT;
+    if (st == CCZ_OK && out->len == 0)
+        st = CCZ_ERR_INVALID_ARGUMENT;
     json_decref(parsed);
-    return ok;
+    return st == CCZ_ERR_NOMEM ? st : st != CCZ_OK ? CCZ_ERR_INVALID_ARGUMENT : CCZ_OK;
 }
 
 /* SHA-384 of the JCS form of the runtime data, zero-padded to 64 bytes. */
@@ -260,21 +267,79 @@ static ccz_status runtime_digest(uint8_t out[64], json_t *pubkey, const char *no
     return st;
 }
 
+/* A body's refusal: out of memory as such (500), else the reason, written into msg. */
+static const char *read_refusal(ccz_status st, char *msg, size_t cap, const char *fmt, ...)
+    CCZ_PRINTF(4, 5);
+
+static const char *read_refusal(ccz_status st, char *msg, size_t cap, const char *fmt, ...)
+{
+    if (st == CCZ_ERR_NOMEM)
+        return att_out_of_memory;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, cap, fmt, ap);
+    va_end(ap);
+    return msg;
+}
+
+const char *att_kbs_attest_read(att_kbs_attest_req *q, const json_t *body, const char *tee,
+                                const char *session_nonce, int *status, char *msg, size_t cap)
+{
+    json_t *rd = json_object_get(body, "runtime-data"), *te = json_object_get(body, "tee-evidence");
+    json_t *addl = json_object_get(te, "additional_evidence");
+    q->nonce = json_string_value(json_object_get(rd, "nonce"));
+    q->pubkey = json_object_get(rd, "tee-pubkey");
+    *status = 401;
+    if (!tee || !session_nonce)
+        return "the session record is incomplete: POST /kbs/v0/auth again";
+    *status = 400;
+    if (!q->nonce || !json_is_object(q->pubkey) || !json_is_object(te) ||
+        (addl && !json_is_string(addl)))
+        return "an Attestation has runtime-data {nonce, tee-pubkey} "
+               "and tee-evidence {primary_evidence, additional_evidence}";
+    *status = 401;
+    if (addl && json_string_length(addl) && strcmp(json_string_value(addl), "{}") != 0)
+        return "additional evidence is not verified by this KBS";
+    if (strcmp(q->nonce, session_nonce) != 0)
+        return "the nonce in the handshake session is different from the client side in KBS "
+               "protocol's Attestation message";
+    *status = 400;
+    /* the key the resources will be encrypted to must be one a JWE can be made for */
+    json_t *probe = NULL;
+    ccz_status st = jose_jwe_encrypt_jwk(&probe, q->pubkey, CCZ_LIT("probe"));
+    json_decref(probe);
+    if (st != CCZ_OK)
+        return read_refusal(st, msg, cap, "tee-pubkey: %s", ccz_error_detail());
+    st = primary_evidence(&q->evidence, tee, json_object_get(te, "primary_evidence"));
+    if (st != CCZ_OK)
+        return read_refusal(st, msg, cap, "primary_evidence of %s: %s (base64) is missing", tee,
+                            strcmp(tee, "sim") == 0 ? "evidence" : "quote");
+    st = runtime_digest(q->report_data, q->pubkey, q->nonce, addl ? json_string_value(addl) : "");
+    if (st != CCZ_OK)
+        return read_refusal(st, msg, cap, "runtime-data: %s", ccz_error_detail());
+    return NULL;
+}
+
 static void attest(http_request *r, void *payload)
 {
     attestation *a = payload;
     svc_common *sc = a->sc;
     char id[44];
     json_t *body = NULL, *s = NULL;
-    ccz_buf ev = CCZ_BUF_INIT, token = CCZ_BUF_INIT;
+    att_kbs_attest_req q = {CCZ_BUF_INIT, {0}, NULL, NULL};
+    ccz_buf token = CCZ_BUF_INIT;
     if (!session_cookie(r, id)) {
         problem(a, r, 401, "AttestationError", "no kbs-session-id cookie: POST /kbs/v0/auth first");
         goto out;
     }
     ccz_status st = session_get(a, id, &s);
-    if (st != CCZ_OK) {
-        problem(a, r, 401, "AttestationError", "the session is unknown or expired: %s",
-                st == CCZ_ERR_NOT_FOUND ? "POST /kbs/v0/auth again" : ccz_error_detail());
+    if (st == CCZ_ERR_NOT_FOUND) {
+        problem(a, r, 401, "AttestationError",
+                "the session is unknown or expired: POST /kbs/v0/auth again");
+        goto out;
+    }
+    if (st != CCZ_OK) { /* the store's failure or memory's, not the client's */
+        http_reply_error(r, 500, "cannot read the session: %s", ccz_error_detail());
         goto out;
     }
     if (!(body = kbs_json(a, r)))
@@ -289,85 +354,65 @@ static void attest(http_request *r, void *payload)
         json_decref(j);
         goto out;
     }
-    json_t *rd = json_object_get(body, "runtime-data"), *te = json_object_get(body, "tee-evidence");
-    const char *nonce = json_string_value(json_object_get(rd, "nonce"));
-    json_t *pubkey = json_object_get(rd, "tee-pubkey");
-    json_t *addl = json_object_get(te, "additional_evidence");
     const char *tee = json_string_value(json_object_get(s, "tee"));
-    if (!nonce || !json_is_object(pubkey) || !json_is_object(te) ||
-        (addl && !json_is_string(addl))) {
-        problem(a, r, 400, "SerdeError",
-                "an Attestation has runtime-data {nonce, tee-pubkey} "
-                "and tee-evidence {primary_evidence, additional_evidence}");
+    int status;
+    char msg[400];
+    const char *bad = att_kbs_attest_read(
+        &q, body, tee, json_string_value(json_object_get(s, "nonce")), &status, msg, sizeof msg);
+    if (bad == att_out_of_memory) {
+        http_reply_error(r, 500, "cannot read the attestation: %s", bad);
         goto out;
     }
-    if (addl && json_string_length(addl) && strcmp(json_string_value(addl), "{}") != 0) {
-        problem(a, r, 401, "AttestationError", "additional evidence is not verified by this KBS");
-        goto out;
-    }
-    if (strcmp(nonce, json_string_value(json_object_get(s, "nonce"))) != 0) {
-        problem(a, r, 401, "AttestationError",
-                "the nonce in the handshake session is different from the client side in KBS "
-                "protocol's Attestation message");
-        goto out;
-    }
-    /* the key the resources will be encrypted to must be one a JWE can be made for */
-    json_t *probe = NULL;
-    st = jose_jwe_encrypt_jwk(&probe, pubkey, CCZ_LIT("probe"));
-    json_decref(probe);
-    if (st != CCZ_OK) {
-        problem(a, r, 400, "SerdeError", "tee-pubkey: %s", ccz_error_detail());
-        goto out;
-    }
-    if (!primary_evidence(&ev, tee, json_object_get(te, "primary_evidence"))) {
-        problem(a, r, 400, "SerdeError", "primary_evidence of %s: %s (base64) is missing", tee,
-                strcmp(tee, "sim") == 0 ? "evidence" : "quote");
-        goto out;
-    }
-    uint8_t expected[64];
-    if ((st = runtime_digest(expected, pubkey, nonce, addl ? json_string_value(addl) : "")) !=
-        CCZ_OK) {
-        problem(a, r, 400, "SerdeError", "runtime-data: %s", ccz_error_detail());
+    if (bad) {
+        problem(a, r, status, status == 401 ? "AttestationError" : "SerdeError", "%s", bad);
         goto out;
     }
     ccz_verify_opts vo = CCZ_VERIFY_OPTS_INIT;
     vo.at_unix = a->verify_at ? a->verify_at : att_now();
     vo.trust = sc->trust;
     vo.collateral = sc->collateral;
-    vo.expected_report_data = expected;
+    vo.expected_report_data = q.report_data;
     ccz_result res;
-    st = ccz_verify(&res, ccz_buf_span(&ev), &vo);
+    st = ccz_verify(&res, ccz_buf_span(&q.evidence), &vo);
     if (st == CCZ_OK && strcmp(ccz_tee_name(res.claims.tee), tee) != 0)
         st = ccz_result_failf(&res, CCZ_AT_DETECT, CCZ_ERR_UNKNOWN_FORMAT,
                               "the session is for %s evidence, this is %s", tee,
                               ccz_tee_name(res.claims.tee));
+    if (ccz_status_class(st) == CCZ_CLASS_INTERNAL) {
+        http_reply_error(r, 500, "cannot verify the evidence: %s", res.message);
+        goto out;
+    }
     if (st != CCZ_OK) {
         problem(a, r, 401, "AttestationError", "verify TEE evidence failed: %s at %s: %s",
                 ccz_status_name(st), res.step ? res.step : "?", res.message);
         goto out;
     }
     ccz_appraisal ap;
-    if (ccz_appraise(&ap, sc->policy, &res.claims) != CCZ_OK || !ap.accepted) {
+    if ((st = ccz_appraise(&ap, sc->policy, &res.claims)) != CCZ_OK) {
+        http_reply_error(r, 500, "cannot appraise the evidence: %s", ccz_error_detail());
+        goto out;
+    }
+    if (!ap.accepted) {
         problem(a, r, 401, "PolicyDeny", "the attestation policy rejected the evidence: %s: %s",
                 ap.n_reasons ? ap.reasons[0].code : "?", ap.n_reasons ? ap.reasons[0].message : "");
         goto out;
     }
-    json_t *extra = json_pack("{s:O}", "tee-pubkey", pubkey);
+    json_t *extra = json_pack("{s:O}", "tee-pubkey", q.pubkey);
     int64_t token_exp = 0; /* the token's own: kept as long as it is valid, not a second longer */
-    st = extra ? att_issue_token(&token, &token_exp, a, &res.claims, "kbs", nonce, NULL, extra)
+    st = extra ? att_issue_token(&token, &token_exp, a, &res.claims, "kbs", q.nonce, NULL, extra)
                : CCZ_ERR_NOMEM;
     json_decref(extra);
     ccz_buf b64 = CCZ_BUF_INIT;
     if (st == CCZ_OK)
-        st = ccz_base64_encode(&b64, ccz_buf_span(&ev));
+        st = ccz_base64_encode(&b64, ccz_buf_span(&q.evidence));
     if (st == CCZ_OK) {
         json_object_set_new(s, "state", json_string("attested"));
         json_object_set_new(s, "token", json_string((const char *)token.ptr));
         json_object_set_new(s, "token-exp", json_integer(token_exp));
-        json_object_set(s, "tee-pubkey", pubkey);
+        json_object_set(s, "tee-pubkey", q.pubkey);
         json_object_set_new(s, "evidence", json_string((const char *)b64.ptr));
         char hex[129];
-        ccz_hex_to_str(hex, expected, 64);
+        ccz_hex_to_str(hex, q.report_data, 64);
         json_object_set_new(s, "report-data", json_string(hex));
         int64_t exp = att_now() + a->kbs_session_ttl;
         st = session_put(a, id, s, exp);
@@ -386,7 +431,7 @@ static void attest(http_request *r, void *payload)
     json_decref(j);
 out:
     OPENSSL_cleanse(id, sizeof id);
-    ccz_buf_free(&ev);
+    ccz_buf_free(&q.evidence);
     ccz_buf_free(&token);
     json_decref(s);
     json_decref(body);
@@ -457,7 +502,12 @@ static bool resource_policy_ok(attestation *a, http_request *r, json_t *s, const
     vo.expected_report_data = expected;
     ccz_result res;
     ccz_appraisal ap;
-    if (ccz_verify(&res, ccz_buf_span(&ev), &vo) != CCZ_OK) {
+    ccz_status st = ccz_verify(&res, ccz_buf_span(&ev), &vo);
+    if (ccz_status_class(st) == CCZ_CLASS_INTERNAL) {
+        http_reply_error(r, 500, "cannot verify the session's evidence: %s", res.message);
+        goto out;
+    }
+    if (st != CCZ_OK) {
         problem(a, r, 401, "AttestationError", "the session's evidence no longer verifies: %s",
                 res.message);
         goto out;
@@ -479,6 +529,7 @@ static void get_resource(http_request *r, attestation *a, const char *path)
     char id[44];
     json_t *s = NULL, *claims = NULL, *jwe = NULL;
     const json_t *pubkey = NULL;
+    ccz_status st = CCZ_OK;
     resource_row rr = {CCZ_BUF_INIT, NULL, false};
     ccz_buf_init(&rr.data, 0, true);
     const char *authz = http_request_header(r, "authorization");
@@ -486,15 +537,22 @@ static void get_resource(http_request *r, attestation *a, const char *path)
         /* an attestation token of this service that carries the TEE's key */
         const char *t = authz + 7;
         jose_claims_check chk = {.now = att_now(), .leeway = 0};
-        if (jose_jwt_verify(&claims, a->signing_key, t, strlen(t), JOSE_ALGS_DEFAULT) != CCZ_OK ||
-            jose_jwt_check_claims(claims, &chk) != CCZ_OK ||
+        st = jose_jwt_verify(&claims, a->signing_key, t, strlen(t), JOSE_ALGS_DEFAULT);
+        if (st == CCZ_ERR_NOMEM) {
+            http_reply_error(r, 500, "cannot verify the token: %s", ccz_error_detail());
+            goto out;
+        }
+        if (st != CCZ_OK || jose_jwt_check_claims(claims, &chk) != CCZ_OK ||
             !json_is_object(pubkey = json_object_get(claims, "tee-pubkey"))) {
             problem(a, r, 401, "TokenVerifierError", "the attestation token does not verify: %s",
                     ccz_error_detail());
             goto out;
         }
-    } else if (session_cookie(r, id) && session_get(a, id, &s) == CCZ_OK &&
-               strcmp(json_string_value(json_object_get(s, "state")) ?: "", "attested") == 0) {
+    } else if (session_cookie(r, id) && (st = session_get(a, id, &s)) != CCZ_ERR_NOT_FOUND &&
+               st != CCZ_OK) {
+        http_reply_error(r, 500, "cannot read the session: %s", ccz_error_detail());
+        goto out;
+    } else if (s && strcmp(json_string_value(json_object_get(s, "state")) ?: "", "attested") == 0) {
         pubkey = json_object_get(s, "tee-pubkey");
     } else {
         problem(a, r, 401, "TokenNotFound",
@@ -505,8 +563,8 @@ static void get_resource(http_request *r, attestation *a, const char *path)
         problem(a, r, 404, "InvalidRequestPath", "a resource is REPOSITORY/TYPE/TAG");
         goto out;
     }
-    ccz_status st = store_exec(a->db, NULL, "SELECT data, policy FROM kbs_resources WHERE path = ?",
-                               STORE_PARAMS(STORE_TEXT(path)), read_resource, &rr);
+    st = store_exec(a->db, NULL, "SELECT data, policy FROM kbs_resources WHERE path = ?",
+                    STORE_PARAMS(STORE_TEXT(path)), read_resource, &rr);
     if (st != CCZ_OK) {
         http_reply_error(r, 500, "%s", ccz_error_detail());
         goto out;
@@ -524,8 +582,12 @@ static void get_resource(http_request *r, attestation *a, const char *path)
         if (!resource_policy_ok(a, r, s, rr.policy))
             goto out;
     }
-    if (jose_jwe_encrypt_jwk(&jwe, pubkey, ccz_buf_span(&rr.data)) != CCZ_OK) {
-        problem(a, r, 401, "JweError", "cannot encrypt to the tee-pubkey: %s", ccz_error_detail());
+    if ((st = jose_jwe_encrypt_jwk(&jwe, pubkey, ccz_buf_span(&rr.data))) != CCZ_OK) {
+        if (st == CCZ_ERR_NOMEM)
+            http_reply_error(r, 500, "cannot encrypt the resource: %s", ccz_error_detail());
+        else
+            problem(a, r, 401, "JweError", "cannot encrypt to the tee-pubkey: %s",
+                    ccz_error_detail());
         goto out;
     }
     a->kbs_resources++;
