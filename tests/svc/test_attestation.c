@@ -271,6 +271,21 @@ static void setup(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* Runs sql on the stopped service's database (an edit a test makes behind its back); the number
+ * of rows changed. */
+static int64_t edit_db(const char *sql, const store_value *params, size_t n_params)
+{
+    char db_path[700];
+    snprintf(db_path, sizeof db_path, "%s/attestation.db", data);
+    static const store_migration steps[] = {{1, "SELECT 1", NULL}, {2, "SELECT 1", NULL}};
+    store *db = NULL;
+    int64_t changes = 0;
+    CHECK_OK(store_open(&db, db_path, steps, 2));
+    CHECK_OK(store_exec(db, &changes, sql, params, n_params, NULL, NULL));
+    store_close(db);
+    return changes;
+}
+
 static void test_service(void)
 {
     setup();
@@ -1405,19 +1420,9 @@ static void test_attest_requests(void)
 
     /* a stored policy that no longer parses (edited in the database) is the service's failure,
      * not "no policy" */
-    {
-        char db_path[700];
-        snprintf(db_path, sizeof db_path, "%s/attestation.db", data);
-        static const store_migration steps[] = {{1, "SELECT 1", NULL}, {2, "SELECT 1", NULL}};
-        store *db = NULL;
-        CHECK_OK(store_open(&db, db_path, steps, 2));
-        int64_t changes = 0;
-        CHECK_OK(store_exec(db, &changes, "UPDATE policies SET doc = ? WHERE id = ?",
-                            STORE_PARAMS(STORE_TEXT("{\"sgx\": 7}"), STORE_TEXT("keep")), NULL,
-                            NULL));
-        CHECK_INT(changes, 1);
-        store_close(db);
-    }
+    CHECK_INT(edit_db("UPDATE policies SET doc = ? WHERE id = ?",
+                      STORE_PARAMS(STORE_TEXT("{\"sgx\": 7}"), STORE_TEXT("keep"))),
+              1);
     svc = start(&cfg, NULL, NULL);
     port = ccz_svc_port(svc);
     CHECK_INT(attest(port, s(&ev), NULL, "aGVsbG8=", "keep", &r), 500);
@@ -1515,19 +1520,8 @@ static void test_kbs_session_unreadable(void)
     kbs_auth(port, nonce, sizeof nonce);
     CHECK_CONTAINS(cookie, "kbs-session-id=");
     stop(svc, cfg);
-    {
-        char db_path[700];
-        snprintf(db_path, sizeof db_path, "%s/attestation.db", data);
-        static const store_migration steps[] = {{1, "SELECT 1", NULL}, {2, "SELECT 1", NULL}};
-        store *db = NULL;
-        CHECK_OK(store_open(&db, db_path, steps, 2));
-        int64_t changes = 0;
-        CHECK_OK(store_exec(db, &changes, "UPDATE store_kv SET value = ? WHERE ns = ?",
-                            STORE_PARAMS(STORE_BLOB("{\"tee\"", 7), STORE_TEXT("kbs-session")),
-                            NULL, NULL));
-        CHECK(changes >= 1);
-        store_close(db);
-    }
+    CHECK(edit_db("UPDATE store_kv SET value = ? WHERE ns = ?",
+                  STORE_PARAMS(STORE_BLOB("{\"tee\"", 7), STORE_TEXT("kbs-session"))) >= 1);
     svc = start(&cfg, NULL, NULL);
     port = ccz_svc_port(svc);
     CHECK_INT(call(port, "POST", "/kbs/v0/attest", "application/json", "{}", NULL, &r), 500);
