@@ -247,6 +247,15 @@ static size_t cbor_head(uint8_t *p, int m, uint64_t n)
     return 5;
 }
 
+/* A one-entry claims map's head and its key: {"pubkey-hash": ... */
+static size_t pubkey_hash_head(uint8_t *out)
+{
+    size_t o = cbor_head(out, 5, 1);
+    o += cbor_head(out + o, 3, 11);
+    memcpy(out + o, "pubkey-hash", 11);
+    return o + 11;
+}
+
 /* claims = {"pubkey-hash": bstr(cbor([alg, hash(spki)]))} written by hand, as another RA-TLS
  * implementation would; flip >= 0 changes that byte of the hash. */
 static size_t dice_claims_flipped(uint8_t *out, EVP_PKEY *key, int alg, const EVP_MD *md, int flip)
@@ -262,10 +271,7 @@ static size_t dice_claims_flipped(uint8_t *out, EVP_PKEY *key, int alg, const EV
         return 0;
     memcpy(inner + n, h, hl);
     n += hl;
-    size_t o = cbor_head(out, 5, 1);
-    o += cbor_head(out + o, 3, 11);
-    memcpy(out + o, "pubkey-hash", 11);
-    o += 11;
+    size_t o = pubkey_hash_head(out);
     o += cbor_head(out + o, 2, n);
     memcpy(out + o, inner, n);
     return o + n;
@@ -470,10 +476,7 @@ static void test_malformed_dice(void)
     static const uint8_t ev[] = {1, 2, 3};
     /* claims: {"pubkey-hash": [alg, bstr(h)]} with alg 2^32 + 1 (which truncates to 1) */
     uint8_t big[64];
-    size_t n = cbor_head(big, 5, 1);
-    n += cbor_head(big + n, 3, 11);
-    memcpy(big + n, "pubkey-hash", 11);
-    n += 11;
+    size_t n = pubkey_hash_head(big);
     n += cbor_head(big + n, 4, 2);
     static const uint8_t alg_big[] = {0x1b, 0, 0, 0, 1, 0, 0, 0, 1};
     memcpy(big + n, alg_big, sizeof alg_big);
