@@ -8,7 +8,8 @@
 # ReEncrypt; a restart keeping keys; a data directory moved to another (sim) platform refusing
 # to start; the timestamp window's exact edges (a KMS with a fixed clock, tests/cli/fake_clock.c);
 # replicas giving the domain key only to a peer their --peer-policy accepts; a data directory
-# with a damaged or another store's sealed domain key refused; a full replay window (503); a
+# with a damaged or another store's sealed domain key refused; a store failing its reads and
+# writes answered as the server's failure (500), never the client's; a full replay window (503); a
 # flood of hostile connections while an app's calls all succeed; the metrics.
 . "$(dirname "$0")/lib.sh"
 SVC="$(dirname "$0")/../svc"
@@ -364,6 +365,37 @@ n=$(grep -cF "$bad_wrap" "$T/tampered.log")
 contains "$(cat "$T/tampered.log")" "kms: key material: kms: 27 bytes cannot be a wrapped key"
 contains "$(cat "$T/tampered.log")" "kms: key material: key ${KT[7]} has no material for version 1"
 contains "$(cat "$T/tampered.log")" "kms: the import parameters of $EXT: "
+# a store that fails its reads and writes: the server's failure (500 'Server exception.', the
+# reason logged), never the client's (it heard 400 'create cmk failed', 'listKey failed',
+# 'deleteKey failed', 'deleteALLKey failed', 'disableKey failed', 'Invalid  policyId.')
+serve_tampered
+call UploadQuotePolicy "{\"mr_enclave\":\"$M2\",\"mr_signer\":\"$M2\"}"
+QPID=$(printf '%s' "$out" | jq -r .result.policyId)
+call GenerateQuote "{\"challenge\":\"$(b64 c)\"}"
+QUOTE=$(printf '%s' "$out" | jq -r .result.quote)
+stop tampered
+for w in INSERT UPDATE DELETE; do
+    sql "CREATE TRIGGER fail_$w BEFORE $w ON kms_keys BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+done
+sql "ALTER TABLE kms_keys RENAME COLUMN spec TO spec_gone"
+sql "ALTER TABLE kms_quote_policies RENAME TO kms_quote_policies_gone"
+serve_tampered
+for a in CreateKey ListKey DeleteKey DeleteAllKey DisableKey VerifyQuote; do
+    case $a in
+    CreateKey) p=$AES256 ;;
+    ListKey | DeleteAllKey) p='{}' ;;
+    VerifyQuote) p="{\"quote\":\"$QUOTE\",\"nonce\":\"bm9uY2U=\",\"policyId\":\"$QPID\"}" ;;
+    *) p="{\"keyid\":\"${KT[0]}\"}" ;; # this app's key (KEY is now the other's)
+    esac
+    want=1 call "$a" "$p"
+    jqis .code 500
+    jqis .message "Server exception."
+done
+stop tampered
+unset 'PID[tampered]'
+for a in CreateKey ListKey DeleteKey DeleteAllKey DisableKey "VerifyQuote policy"; do
+    contains "$(cat "$T/tampered.log")" "kms: $a: "
+done
 
 # the data directory on another platform: its sealing key differs, the KMS refuses to start
 "$CCZ" sim init --dir "$T/plat2" > /dev/null

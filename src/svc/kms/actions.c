@@ -572,8 +572,7 @@ static void create_key(kms_call *c)
         st = store_tx(c->k->db, create_tx, &a); /* the key and its material, or neither */
     ccz_buf_free(&plain);
     if (st) {
-        ccz_log(CCZ_LOG_ERROR, "kms: CreateKey: %s", ccz_error_detail());
-        kms_refuse(c->k, c->r, 400, "create cmk failed");
+        server_error(c, "CreateKey"); /* the store's, memory's or the crypto library's */
         return;
     }
     kms_answer(c->r, 200, "success!", json_pack("{s:s}", "keyid", keyid));
@@ -1059,7 +1058,7 @@ static void list_key(kms_call *c)
                          : CCZ_ERR_NOMEM;
     if (st) {
         json_decref(list);
-        kms_refuse(c->k, c->r, 400, "listKey failed");
+        server_error(c, "ListKey");
         return;
     }
     kms_answer(c->r, 200, "successful", json_pack("{s:o}", "list", list));
@@ -1089,7 +1088,7 @@ static void delete_key(kms_call *c)
     del_args d = {str(c, "keyid"), c->appid};
     meta_forget(c->k, d.keyid);
     if (store_tx(c->k->db, delete_tx, &d) != CCZ_OK) {
-        kms_refuse(c->k, c->r, 400, "deleteKey failed");
+        server_error(c, "DeleteKey");
         return;
     }
     cache_forget(c->k, d.keyid);
@@ -1125,7 +1124,7 @@ static void delete_all_key(kms_call *c)
 {
     meta_forget(c->k, NULL);
     if (store_tx(c->k->db, delete_all_tx, c) != CCZ_OK)
-        kms_refuse(c->k, c->r, 400, "deleteALLKey failed");
+        server_error(c, "DeleteAllKey");
     else
         kms_answer(c->r, 200, "successful", NULL);
 }
@@ -1139,7 +1138,7 @@ static void set_state(kms_call *c, int state)
         STORE_PARAMS(STORE_INT(state), STORE_TEXT(str(c, "keyid")), STORE_TEXT(c->appid)), NULL,
         NULL);
     if (st)
-        kms_refuse(c->k, c->r, 400, state ? "enableKey failed" : "disableKey failed");
+        server_error(c, state ? "EnableKey" : "DisableKey");
     else if (changes == 0)
         kms_refuse(c->k, c->r, 400, "not find this keyid");
     else
@@ -1302,7 +1301,11 @@ static void verify_quote(kms_call *c)
         kms_refuse(c->k, c->r, 400, why);
         goto out;
     }
-    if (pid && (qp_get(c, pid, &qp) != CCZ_OK || !qp.found)) {
+    if (pid && qp_get(c, pid, &qp) != CCZ_OK) {
+        server_error(c, "VerifyQuote policy");
+        goto out;
+    }
+    if (pid && !qp.found) {
         kms_refuse(c->k, c->r, 400, "Invalid  policyId.");
         goto out;
     }
