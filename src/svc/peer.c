@@ -76,6 +76,11 @@ int svc_rpc_code(ccz_status s)
     return CCZ_RPC_INTERNAL;
 }
 
+int svc_rpc_input_code(ccz_status s)
+{
+    return s == CCZ_ERR_NOMEM ? CCZ_RPC_RESOURCE_EXHAUSTED : CCZ_RPC_INVALID_ARGUMENT;
+}
+
 ccz_status svc_defer_to_loop(ccz_rpc_server *s, void (*fn)(void *), void *payload)
 {
     ccz_status st;

@@ -26,6 +26,10 @@ void svc_peer_identity_full(char *out, size_t cap, const ccz_ratls_verdict *vd);
  * or an invalid argument) INVALID_ARGUMENT, memory RESOURCE_EXHAUSTED, and the server's own
  * failures (its RNG, the crypto library) INTERNAL, never blamed on the client. */
 int svc_rpc_code(ccz_status s);
+/* The same for a failure reading what the client sent, whatever its status's class: the client's
+ * fault (INVALID_ARGUMENT), unless memory ran out (RESOURCE_EXHAUSTED: the server's state, which
+ * a client may retry, never "your request is wrong"). */
+int svc_rpc_input_code(ccz_status s);
 
 /* Hands fn(payload) to the server's loop from a worker thread (ccz_rpc_server_defer). Out of
  * memory while the loop runs, it waits for memory and tries again: the call the answer belongs

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The services' shared pieces: a peer's identity line for every TEE, the FL party names and
- * the party table's bookkeeping. */
+/* The services' shared pieces: a peer's identity line for every TEE, the FL party names, the
+ * party table's bookkeeping and the gRPC codes of failed requests. */
 #include <string.h>
 
 #include "svc/fl/party.h"
@@ -192,4 +192,20 @@ static void room(void)
         fclose(log);
 }
 
-TEST_MAIN(T(identities), T(full_identities), T(names), T(table), T(room))
+/* What a failed request tells its client: the client's faults INVALID_ARGUMENT, memory
+ * RESOURCE_EXHAUSTED (never the client's fault), the server's own failures INTERNAL; a failure
+ * reading the client's input is its fault unless memory ran out. */
+static void rpc_codes(void)
+{
+    CHECK_INT(svc_rpc_code(CCZ_ERR_NOMEM), CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_INT(svc_rpc_code(CCZ_ERR_INVALID_ARGUMENT), CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_INT(svc_rpc_code(CCZ_ERR_MALFORMED), CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_INT(svc_rpc_code(CCZ_ERR_CRYPTO), CCZ_RPC_INTERNAL);
+    CHECK_INT(svc_rpc_code(CCZ_ERR_BAD_SIGNATURE), CCZ_RPC_INTERNAL);
+    CHECK_INT(svc_rpc_input_code(CCZ_ERR_NOMEM), CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_INT(svc_rpc_input_code(CCZ_ERR_MALFORMED), CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_INT(svc_rpc_input_code(CCZ_ERR_CRYPTO), CCZ_RPC_INVALID_ARGUMENT);
+    CHECK_INT(svc_rpc_input_code(CCZ_ERR_KEY_MALFORMED), CCZ_RPC_INVALID_ARGUMENT);
+}
+
+TEST_MAIN(T(identities), T(full_identities), T(names), T(table), T(room), T(rpc_codes))

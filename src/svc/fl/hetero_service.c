@@ -569,7 +569,7 @@ static void on_residuals(ccz_rpc_call *call, const ProtobufCMessage *req, void *
         if (!ok)
             return;
         if (s) {
-            (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, ccz_error_detail());
+            (void)!ccz_rpc_finish(call, svc_rpc_input_code(s), ccz_error_detail());
             ccz_error_clear();
             return;
         }
@@ -687,8 +687,12 @@ static void on_scores(ccz_rpc_call *call, const ProtobufCMessage *req, void *pay
     for (size_t i = 0; !err && i < r->n_scores; i++)
         if (!isfinite(r->scores[i]))
             err = "the scores must be finite";
-    if (err || !(w->scores = malloc(v->rows * sizeof(double)))) {
-        (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION, err ? err : "out of memory");
+    if (err) {
+        (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION, err);
+        return;
+    }
+    if (!(w->scores = malloc(v->rows * sizeof(double)))) {
+        (void)!ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, "out of memory");
         return;
     }
     memcpy(w->scores, r->scores, v->rows * sizeof(double));

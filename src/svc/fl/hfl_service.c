@@ -483,13 +483,15 @@ static bool may_upload(ccz_hfl_service *v, ccz_rpc_call *call, client *c, unsign
     return true;
 }
 
-static void refuse_update(ccz_hfl_service *v, ccz_rpc_call *call, client *c)
+/* An update refused for s: the client's fault, or out of memory (RESOURCE_EXHAUSTED, which the
+ * client may send again: INVALID_ARGUMENT would end its training). */
+static void refuse_update(ccz_hfl_service *v, ccz_rpc_call *call, client *c, ccz_status s)
 {
     char msg[400];
     snprintf(msg, sizeof msg, "update rejected: %s", ccz_error_detail());
     ccz_error_clear();
     say(v, "%s: %s", c->name, msg);
-    (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, msg);
+    (void)!ccz_rpc_finish(call, svc_rpc_input_code(s), msg);
 }
 
 /* c's update (in c->w) is in: the answer, and the round closes when it was the last. */
@@ -540,7 +542,7 @@ static void on_push(ccz_rpc_call *call, const ProtobufCMessage *req, void *paylo
     else if (s == CCZ_OK)
         s = ccz_hfl_tensor_decode(c->w, v->dim, u->dtype, u->weights.data, u->weights.len);
     if (s) {
-        refuse_update(v, call, c);
+        refuse_update(v, call, c, s);
         return;
     }
     ccz_hfl_update head = {u->round, u->examples, u->loss};
@@ -588,8 +590,8 @@ static void on_push_stream(ccz_rpc_call *call, const ProtobufCMessage *req, void
         if (!c)
             return;
         if (!m || !m->header) {
-            ccz_fail(CCZ_ERR_MALFORMED, "chunk 1 must be the header alone");
-            refuse_update(v, call, c);
+            refuse_update(v, call, c,
+                          ccz_fail(CCZ_ERR_MALFORMED, "chunk 1 must be the header alone"));
             return;
         }
         if (!may_upload(v, call, c, m->header->round))
@@ -608,8 +610,9 @@ static void on_push_stream(ccz_rpc_call *call, const ProtobufCMessage *req, void
         u->call = call;
         ccz_hfl_stream_init(&u->st, v->dim, v->global);
         ccz_rpc_call_set_user(call, u, upstream_free);
-        if (hfl_stream_apply(&u->st, c->w, m) != CCZ_OK) {
-            refuse_update(v, call, c);
+        ccz_status s = hfl_stream_apply(&u->st, c->w, m);
+        if (s != CCZ_OK) {
+            refuse_update(v, call, c, s);
             return;
         }
         u->c = c;
@@ -634,7 +637,7 @@ static void on_push_stream(ccz_rpc_call *call, const ProtobufCMessage *req, void
     if (s || !m)
         upstream_detach(u);
     if (s)
-        refuse_update(v, call, c);
+        refuse_update(v, call, c, s);
     else if (!m)
         accept_update(v, call, c, &head);
 }

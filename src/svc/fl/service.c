@@ -316,7 +316,7 @@ static void on_aggregate(ccz_rpc_call *call, const ProtobufCMessage *req, void *
     ccz_status s = ccz_fl_hlr_weights_parse(w->w, v->dim, v->pk, r->weights.data, r->weights.len);
     if (s) {
         snprintf(msg, sizeof msg, "%s", ccz_error_detail());
-        (void)!ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, msg);
+        (void)!ccz_rpc_finish(call, svc_rpc_input_code(s), msg);
         return;
     }
     w->submitted = (int)v->iter;

@@ -250,16 +250,17 @@ static void run_init(job *j)
     s->conn = j->conn;
     s->refs = 1;
     j->made = s;
-    if (ccz_lattice_context_new(&s->ctx, &p) != CCZ_OK) {
-        fail(j, CCZ_RPC_INVALID_ARGUMENT, "params");
+    ccz_status st = ccz_lattice_context_new(&s->ctx, &p);
+    if (st != CCZ_OK) {
+        fail(j, svc_rpc_input_code(st), "params");
         if (j->security_level == 0 && !v->allow_insecure && strstr(j->msg, "128-bit"))
             snprintf(j->msg + strlen(j->msg), sizeof j->msg - strlen(j->msg), "%s",
                      "; this server takes only 128-bit-secure parameters (ccz he lr serve "
                      "--insecure-params takes more)");
         return;
     }
-    if (ccz_he_lr_check_context(s->ctx) != CCZ_OK) {
-        fail(j, CCZ_RPC_INVALID_ARGUMENT, "params");
+    if ((st = ccz_he_lr_check_context(s->ctx)) != CCZ_OK) {
+        fail(j, svc_rpc_input_code(st), "params");
         return;
     }
     if (!j->pk.len) {
@@ -268,12 +269,12 @@ static void run_init(job *j)
                  "pub_key: empty (the server encrypts the polynomial's constant term with it)");
         return;
     }
-    if (ccz_lattice_public_key_load(&s->pk, s->ctx, ccz_buf_span(&j->pk)) != CCZ_OK) {
-        fail(j, CCZ_RPC_INVALID_ARGUMENT, "pub_key");
+    if ((st = ccz_lattice_public_key_load(&s->pk, s->ctx, ccz_buf_span(&j->pk))) != CCZ_OK) {
+        fail(j, svc_rpc_input_code(st), "pub_key");
         return;
     }
-    if (ccz_lattice_relin_keys_load(&s->rk, s->ctx, ccz_buf_span(&j->rk)) != CCZ_OK) {
-        fail(j, CCZ_RPC_INVALID_ARGUMENT, "relin_key");
+    if ((st = ccz_lattice_relin_keys_load(&s->rk, s->ctx, ccz_buf_span(&j->rk))) != CCZ_OK) {
+        fail(j, svc_rpc_input_code(st), "relin_key");
         return;
     }
     j->code = CCZ_RPC_OK;
