@@ -172,18 +172,20 @@ static const char *str(const kms_call *c, const char *name)
     return s && *s ? s : NULL;
 }
 
+static void server_error(kms_call *c, const char *what)
+{
+    ccz_log(CCZ_LOG_ERROR, "kms: %s: %s", what, ccz_error_detail());
+    kms_refuse(c->k, c->r, 500, "Server exception.");
+}
+
 /* A checked base64 field's bytes (a missing optional field is empty). The payload checks ran,
- * so only memory can fail. */
+ * so only memory can fail: the server's failure, not the field's. */
 static bool bytes(kms_call *c, ccz_buf *out, const char *name)
 {
     const char *s = str(c, name);
-    if (!s)
+    if (!s || ccz_base64_decode(out, s, strlen(s)) == CCZ_OK)
         return true;
-    if (ccz_base64_decode(out, s, strlen(s)) == CCZ_OK)
-        return true;
-    char m[160];
-    snprintf(m, sizeof m, "Parameter invalid, The %s not a vailed base64 string.", name);
-    kms_refuse(c->k, c->r, 400, m);
+    server_error(c, name);
     return false;
 }
 
@@ -198,12 +200,6 @@ static json_t *b64_json(ccz_span bin)
                     : NULL;
     ccz_buf_free(&b);
     return j;
-}
-
-static void server_error(kms_call *c, const char *what)
-{
-    ccz_log(CCZ_LOG_ERROR, "kms: %s: %s", what, ccz_error_detail());
-    kms_refuse(c->k, c->r, 500, "Server exception.");
 }
 
 /* ---- keys: metadata, material, the cache ---------------------------------------------------*/
@@ -1314,8 +1310,12 @@ static void verify_quote(kms_call *c)
     vo.collateral = c->k->sc->collateral;
     vo.at_unix = kms_now_ms() / 1000;
     static ccz_result res; /* large; the loop thread is the only caller */
-    unsigned code =
-        ccz_verify(&res, ccz_buf_span(&q), &vo) == CCZ_OK ? qv_result(&res.claims) : 0xA004;
+    ccz_status vst = ccz_verify(&res, ccz_buf_span(&q), &vo);
+    if (ccz_status_class(vst) == CCZ_CLASS_INTERNAL) { /* memory, the crypto library */
+        server_error(c, "VerifyQuote");
+        goto out;
+    }
+    unsigned code = vst == CCZ_OK ? qv_result(&res.claims) : 0xA004;
     json_t *result = json_pack("{s:I,s:s}", "result", (json_int_t)code, "nonce", str(c, "nonce"));
     if (code != 0xA004 && result) {
         char e[65], s[65];
