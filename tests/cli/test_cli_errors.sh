@@ -193,11 +193,16 @@ contains "$out" "result      FAILED"
 run 0 "$CCZ" verify "$T/c.pem" --sim-dir "$T/a" --policy "$T/sim.json" --at 1900100000
 contains "$out" "certificate RA-TLS, dice"
 contains "$out" "result      OK (simulated)"
+# a certificate's appraisal names the policy given, whatever its format
+contains "$out" "policy      accepted (given policy)"
 # an X.509 certificate without RA-TLS evidence is unreadable input (exit 2), not a failed check
 run 2 "$CCZ" verify "$T/a/root.crt" --sim-dir "$T/a" --policy "$T/sim.json"
 contains "$out" "error       not_found at step extension"
 run 2 "$CCZ" ratls cert --tee sim --sim-dir "$T/a" -o "$T/c.pem" --key "$T/k.pem" --bogus
 contains "$err" "'--bogus' is not an option here"
+# ccz names the bad option itself: getopt's own complaint is not printed as well
+[ "$err" = "ccz: '--bogus' is not an option here, or its value is missing
+(see 'ccz ratls --help')" ] || fail "the refusal of --bogus is not ccz's alone: $err"
 
 # a rejection names its reasons, and a CCZoo policy names its own switch
 run 0 "$CCZ" attest --tee sim --sim-dir "$T/a" --svn 1 -o "$T/ev1.bin"
@@ -206,6 +211,13 @@ run 1 "$CCZ" verify "$T/ev1.bin" --sim-dir "$T/a" --policy "$T/svn2.json"
 contains "$out" "result      REJECTED by the policy: measurement_not_accepted (simulated evidence)"
 # sim evidence has no TCB status: the text says n/a
 contains "$out" "tcb_status  n/a"
+# each reason on its own line with its message; the result line lists them all, comma-separated
+run 0 "$CCZ" attest --tee sim --sim-dir "$T/a" --svn 1 --debug -o "$T/ev1d.bin"
+run 1 "$CCZ" verify "$T/ev1d.bin" --sim-dir "$T/a" --policy "$T/svn2.json"
+contains "$out" "policy      rejected (ccz policy)
+  - measurement_not_accepted: sgx[0]: isv_svn 1 is below 2
+  - debug: the enclave is in debug mode"
+contains "$out" "result      REJECTED by the policy: measurement_not_accepted, debug (simulated evidence)"
 cat > "$T/dyn.json" <<'J'
 {"verify_mr_enclave": "off", "verify_mr_signer": "off", "verify_isv_prod_id": "on",
  "verify_isv_svn": "off", "sgx_mrs": [{"isv_prod_id": "0"}]}

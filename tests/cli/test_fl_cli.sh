@@ -60,6 +60,14 @@ contains "$log" "iter: 2  acc: 0.316  loss: 2.570"
 case "$log" in *"iter: 1  acc"*) fail "--validate-every 2 validated iteration 1: $log";; esac
 contains "$log" "trained: 3 iterations of 2 workers"
 contains "$log" "ccz fl: warning: 1024 bits is CCZoo's key size and short"
+contains "$log" "(mode two-way, 2 workers, 3 iterations, 30 features)"
+for w in guest host; do
+    # each worker prints iteration 0's validation too, and its time per iteration
+    contains "$(cat "$T/$w.err")" "iter: 0  acc: 0.167  loss: nan"
+    line=$(grep "ccz fl: 3 iterations in " "$T/$w.err") || fail "$w printed no timing: $(cat "$T/$w.err")"
+    awk '{ total = $6; each = substr($8, 2) } END { d = total - 3 * each; exit !(each > 0 && d < 0.06 && d > -0.06) }' \
+        <<< "$line" || fail "$w: the time per iteration is not a third of the total: $line"
+done
 # a 2048-bit key draws no warning
 start "$T/b.log" --workers 1 --iterations 1 --test "$D/breast_homo_test.csv" --bits 2048 "${EP[@]}"
 # stopped before its training, the server says so and exits 1, printing no accuracy
@@ -104,6 +112,9 @@ contains "$(cat "$T/f.log")" "ccz: fl homo-lr serve: --out: cannot write $T/f.js
 out=$(cat "$T/model.json")
 jqis '.weights | length' 31
 jqis '.iterations' 3
+# the model written is the last average the trace shows, weight for weight
+[ "$(jq -c .weights "$T/model.json")" = "$(tail -1 "$T/trace.jsonl" | jq -c .weights)" ] ||
+    fail "--out's weights are not the last average: $(jq -c .weights "$T/model.json")"
 ref=$(/usr/bin/python3 "$HERE/fl/homo_lr_ref.py" check "$T/trace.jsonl" "$D/breast_homo_guest.csv" \
           "$D/breast_homo_host.csv" 2>&1) || fail "the reference: $ref"
 contains "$ref" "3 iterations match the reference"
@@ -170,6 +181,7 @@ fi
 run 0 "$CCZ" ratls cert --tee sim --sim-dir "$P" --cn localhost -o "$T/srv.crt" --key "$T/srv.key"
 start "$T/h.log" --workers 2 --iterations 3 --test "$D/breast_homo_test.csv" --mode server \
     --cert "$T/srv.crt" --key "$T/srv.key" --timeout 30000
+contains "$(cat "$T/h.log")" "(mode server, 2 workers, 3 iterations, 30 features)"
 out=$(timeout 60 /usr/bin/python3 "$HERE/fl/homo_lr_grpc_client.py" hostile 127.0.0.1:$PORT "$T/srv.crt" 2> "$T/py.err") ||
     fail "the grpcio client failed: $(cat "$T/py.err")"
 case_is() { jqis "map(select(.[0] == \"$1\"))[0][1:] | tostring" "$2"; }

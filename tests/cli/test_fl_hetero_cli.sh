@@ -42,6 +42,7 @@ run 2 "$CCZ" fl hetero-lr split --data "$T/sk11.csv" --out "$T/none"
 run 0 "$CCZ" fl hetero-lr split --data "$T/sk11.csv" --out "$T/sk11"
 contains "$err" "4 rows, z-scored: guest.csv has the labels and 10 features, 1 host file the other 1"
 [ "$(head -1 "$T/sk11/host.csv")" = "id,x0" ] || fail "sk11 host.csv header: $(head -1 "$T/sk11/host.csv")"
+head -1 "$T/sk11/host.csv" | cmp -s - <(printf 'id,x0\n') || fail "sk11 host.csv header is not exactly 'id,x0'"
 run 0 "$CCZ" fl hetero-lr split --data "$T/sk23.csv" --out "$T/sk23" --hosts 3
 contains "$err" "4 rows, z-scored: guest.csv has the labels and 10 features, 3 host files the other 13"
 [ "$(ls "$T/sk23" | tr '\n' ' ')" = "guest.csv host1.csv host2.csv host3.csv " ] ||
@@ -82,9 +83,11 @@ wait
 for w in g h; do
     [ "$(cat "$T/$w.rc")" = 0 ] || fail "$w exited $(cat "$T/$w.rc"): $(cat "$T/$w.err")"
     contains "$(cat "$T/$w.err")" "9 epochs (18 steps) on 569 aligned rows"
+    contains "$(cat "$T/$w.err")" "s per epoch), converged"
 done
 log=$(cat "$T/a.log")
 contains "$log" "client REJECTED at policy"
+contains "$log" "serving heterolr.Arbiter on port $PORT (mode two-way, 1 hosts, 30 epochs)"
 contains "$log" "host 2 (h) joined with 569 rows of 20 features"
 contains "$log" "569 ids in common (guest 569); 2 batches of up to 320 rows per epoch"
 contains "$log" "epoch 0: loss 0.536763"
@@ -125,6 +128,12 @@ wait
 contains "$(cat "$T/b.log")" "epoch 1: loss not available (several hosts, as FATE)"
 [ "$(cat "$T/b.log.out")" = "loss: not available" ] || fail "the arbiter printed '$(cat "$T/b.log.out")'"
 contains "$(cat "$T/g2.out")" "auc: 0.9"
+# the two hosts' features are the one host's, the first ten and the other ten
+[ "$(paste -d, <(cut -d, -f2- "$T/two/host1.csv") <(cut -d, -f2- "$T/two/host2.csv") | tail -n +2)" = \
+  "$(cut -d, -f2- "$T/host.csv" | tail -n +2)" ] || fail "host1.csv and host2.csv are not host.csv split in two"
+# two epochs, not converged; with several hosts the parties have no loss to print
+case "$(cat "$T/g2.err")" in *converged*|*"loss nan"*) fail "the guest (two hosts): $(cat "$T/g2.err")";; esac
+grep -Eq '^ccz fl: epoch 1: [0-9.]+ s$' "$T/g2.err" || fail "the guest (two hosts) printed no epoch 1: $(cat "$T/g2.err")"
 # a --trace that could not be written fails the party that otherwise finished, naming the file
 [ "$(cat "$T/h2.rc")" = 2 ] || fail "host 2 with --trace /dev/full exited $(cat "$T/h2.rc")"
 contains "$(cat "$T/h2.err")" "ccz: fl hetero-lr host: --trace: cannot write /dev/full"

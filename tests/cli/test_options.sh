@@ -107,6 +107,8 @@ accepted rpc greeter call 127.0.0.1:1 --name x --metadata "X-$(printf 'k%.0s' $(
 # a binary key ends in -bin after one character or more: "-bin" alone is a text key
 accepted rpc greeter call 127.0.0.1:1 --name x --metadata "-bin=not base64!" -- \
     "rpc greeter call: --tee is required"
+refused rpc greeter call 127.0.0.1:1 --name x --metadata "a-bin=not base64!" -- \
+    "rpc greeter call: --metadata a-bin: a -bin value is base64"
 
 # verify's evidence and collateral options that exclude each other, and its hashes
 refused verify "$T/e" "$T/f" -- "give exactly one evidence file"
@@ -116,6 +118,8 @@ refused verify "$T/e" --hsk-cek "$T/h" --vek "$T/v" -- \
     "--hsk-cek (Hygon CSV) excludes --vek and --collateral"
 refused verify "$T/e" --hsk-cek "$T/h" --collateral "$T/c" -- \
     "--hsk-cek (Hygon CSV) excludes --vek and --collateral"
+refused verify "$T/e" --cert-chain "$T/c" -- "--cert-chain goes with --vek"
+refused verify "$T/e" --cert-chain "$T/c" --collateral "$T/c" -- "--cert-chain goes with --vek"
 refused verify "$T/e" --init-data-hash abc -- "--init-data-hash takes 32 bytes of hex (64 digits)"
 refused verify "$T/e" --init-data-hash "$(printf 'a%.0s' $(seq 66))" -- \
     "--init-data-hash takes 32 bytes of hex (64 digits)"

@@ -325,4 +325,32 @@ run 2 "$CCZ" paillier encrypt --key "$K" --plain 3 5
 contains "$err" "'--plain' does nothing for 'paillier encrypt'"
 run 2 "$CCZ" paillier mul --key "$K" --plain 3 "$c3" 2
 contains "$err" "'--plain' does nothing for 'paillier mul'"
+# bench takes --bits, --seconds and --threads, and reports the ones it ran with
+run 0 timeout 60 "$CCZ" paillier bench --bits 1024 --seconds 0.01 --threads 1
+jqis '[.bits, .threads] | tostring' '[1024,1]'
+jqis '.encrypt_per_s.one_core > 0 and .encrypt_per_s.all_cores == .encrypt_per_s.one_core' true
+# bench writes no key or ciphertext: --format is refused as such
+run 2 timeout 10 "$CCZ" paillier bench --format ccz --seconds 0.01
+[ "$(head -1 <<< "$err")" = "ccz: --format: bench writes no key or ciphertext" ] ||
+    fail "bench --format: $err"
+# an empty value, or '-' alone, is no number: refused, not encrypted as 0
+for v in '' -; do
+    run 2 "$CCZ" paillier encrypt --key "$K" -- "$v"
+    contains "$err" "value '$v' is not a decimal integer or a finite real"
+    [ -z "$out" ] || fail "encrypt '$v' printed '$out'"
+done
+# a negative real below 1 in magnitude (-0.25) is a value, not an option
+run 0 "$CCZ" paillier encrypt --key "$K" -0.25
+run 0 "$CCZ" paillier decrypt --key "$K" "$out"
+[ "$out" = -0.25 ] || fail "Enc(-0.25) decrypts to '$out'"
+# a real that needs 17 significant digits prints them all, as repr() does
+run 0 "$CCZ" paillier encrypt --key "$K" 0.30000000000000004
+run 0 "$CCZ" paillier decrypt --key "$K" "$out"
+[ "$out" = 0.30000000000000004 ] || fail "Enc(0.30000000000000004) decrypts to '$out'"
+# a key that cannot be read is named; no key at all is said
+run 2 "$CCZ" paillier encrypt --key "$T/nokey.json" 1
+[ "$(head -1 <<< "$err")" = "ccz: paillier encrypt: $T/nokey.json: cannot open $T/nokey.json: No such file or directory" ] ||
+    fail "a missing key: $err"
+run 2 "$CCZ" paillier encrypt 1
+[ "$(head -1 <<< "$err")" = "ccz: paillier encrypt: --key KEY.json is required" ] || fail "no --key: $err"
 finish

@@ -155,6 +155,43 @@ contains "$err" "server REJECTED at extension: not_found"
 contains "$err" "UNAVAILABLE (14)"
 pystop
 
+# ---- --authority is the request's :authority: a TLS server offering h2 (the client, --mode
+# client, does not verify it) keeps what the client sends; '~' costs HPACK's Huffman code more
+# than a byte, so the name goes literally
+rm -f "$T/h2port"
+/usr/bin/python3 - "$T/plain.crt" "$T/plain.key" "$T/h2port" "$T/h2.bin" <<'PY' &
+import os, socket, ssl, sys, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+ctx.set_alpn_protocols(["h2"])
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+s.settimeout(20)  # a client that never comes does not hold the test
+with open(sys.argv[3] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(sys.argv[3] + ".tmp", sys.argv[3])
+t = ctx.wrap_socket(s.accept()[0], server_side=True)
+t.settimeout(2)
+got, end = b"", time.time() + 2
+try:
+    while time.time() < end:
+        b = t.recv(4096)
+        if not b:
+            break
+        got += b
+except OSError:
+    pass
+open(sys.argv[4], "wb").write(got)
+PY
+H2=$!
+await "$T/h2port"
+run 1 "$CCZ" rpc greeter call 127.0.0.1:$(cat "$T/h2port") --name x --mode client --tee sim --sim-dir "$P" \
+    --authority '~~~~~~~~~~~~~~~~' --deadline 1000
+contains "$err" "DEADLINE_EXCEEDED (4)"
+wait $H2
+grep -q '~~~~~~~~~~~~~~~~' "$T/h2.bin" || fail "--authority was not sent as :authority"
+
 # ---- ccz to ccz, two-way (CCZoo's dynamic_config.json on the server, as it is), and a debug
 # client refused with the server's alert
 start "$T/s3.log" --mode two-way --tee sim --policy "$T/dynamic_config.json"

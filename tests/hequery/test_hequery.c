@@ -342,6 +342,7 @@ static int lookup(ccz_heq_server *s, const ccz_heq_client *c, const char *key, c
         CHECK(!"the right value");
     }
     CHECK(budget > 0);
+    CHECK(a.load_seconds > 0 && a.search_seconds > 0); /* the answer's times are measured */
     fprintf(stderr, "  %s '%s' -> '%.*s': budget %d bits, search %.2f s, answer %zu bytes\n",
             ccz_heq_algorithm_name(q.algorithm), key, (int)v.len, (const char *)v.ptr, budget,
             a.search_seconds, a.value.len);

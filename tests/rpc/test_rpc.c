@@ -369,6 +369,11 @@ static void answer_packed(ccz_rpc_call *call, const char *name)
         CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_RESOURCE_EXHAUSTED, "reply too large"));
     } else {
         CHECK_OK(s);
+        if (!big) { /* the call is finished: a packed message after its status is refused */
+            CHECK_STATUS(ccz_rpc_send_packed(call, p), CCZ_ERR_INVALID_ARGUMENT);
+            CHECK_STR(ccz_error_detail(),
+                      "the call is over (finished, cancelled, past its deadline or disconnected)");
+        }
     }
 }
 
@@ -381,6 +386,10 @@ static void answer(ccz_rpc_call *call, const char *name)
     }
     if (!strncmp(name, "packed", 6)) {
         answer_packed(call, name);
+        return;
+    }
+    if (!strcmp(name, "code-16")) { /* the last gRPC code, UNAUTHENTICATED: taken */
+        CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_UNAUTHENTICATED, "sixteen"));
         return;
     }
     if (!strcmp(name, "code-17")) { /* not a gRPC code: refused, and the call goes on */
@@ -590,6 +599,11 @@ static void test_unary(void)
     ccz_rpc_metadata md = {0};
     CHECK_OK(ccz_rpc_md_add(&md, "X-Trace", CCZ_SPAN("t-1", 3)));
     CHECK_OK(ccz_rpc_md_add(&md, "x-raw-bin", CCZ_SPAN("\0\xff\x10", 3)));
+    char long_key[256]; /* the longest key the server keeps: 255 bytes */
+    memset(long_key, 'k', 255);
+    memcpy(long_key, "x-", 2);
+    long_key[255] = '\0';
+    CHECK_OK(ccz_rpc_md_add(&md, long_key, CCZ_SPAN("v", 1)));
     ccz_rpc_call_opts o = {CCZ_RPC_CALL_OPTS_VERSION, 5000, &md};
     CHECK_STR(say(ch, "md", &st, &o), "Hello md");
     CHECK(fx.last_remaining > 4000 && fx.last_remaining <= 5000);
@@ -597,6 +611,8 @@ static void test_unary(void)
     CHECK(h && h->len == 3 && !memcmp(h->ptr, "t-1", 3));
     h = ccz_rpc_md_get(&st.trailers, "x-raw-bin");
     CHECK(h && h->len == 3 && !memcmp(h->ptr, "\0\xff\x10", 3));
+    h = ccz_rpc_md_get(&st.headers, long_key);
+    CHECK(h && h->len == 1 && h->ptr[0] == 'v');
     CHECK(ccz_rpc_md_get(&st.trailers, "grpc-status") == NULL); /* not metadata */
     ccz_rpc_status_free(&st);
 
@@ -616,6 +632,12 @@ static void test_unary(void)
     CHECK(say(ch, "", &st, NULL) == NULL);
     CHECK_INT(st.code, CCZ_RPC_INVALID_ARGUMENT);
     CHECK_STR(st.message, "50% done\nthen \xc3\xa9");
+    ccz_rpc_status_free(&st);
+
+    /* the last of gRPC's codes (16) is one */
+    CHECK(say(ch, "code-16", &st, NULL) == NULL);
+    CHECK_INT(st.code, CCZ_RPC_UNAUTHENTICATED);
+    CHECK_STR(st.message, "sixteen");
     ccz_rpc_status_free(&st);
 
     /* a status past gRPC's 16 codes is refused: the handler ends the call with another */
