@@ -945,18 +945,21 @@ static bool token_ok(kms_call *c, const char *keyid)
     ccz_buf raw = CCZ_BUF_INIT, want = CCZ_BUF_INIT;
     json_t *j = NULL;
     bool ok = false;
-    if (ccz_base64_decode(&raw, t, strlen(t)) == CCZ_OK &&
+    ccz_status st = ccz_base64_decode(&raw, t, strlen(t));
+    if (st == CCZ_OK &&
         (j = json_loadb((const char *)raw.ptr, raw.len, JSON_REJECT_DUPLICATES, NULL)) != NULL) {
         const char *id = json_string_value(json_object_get(j, "keyid"));
         json_int_t ts = json_integer_value(json_object_get(j, "timestamp"));
         if (id && strcmp(id, keyid) == 0 && kms_now_ms() - ts < IMPORT_TTL_MS &&
-            import_token(&want, c->k, keyid, ts) == CCZ_OK)
+            (st = import_token(&want, c->k, keyid, ts)) == CCZ_OK)
             ok = want.len == strlen(t) && CRYPTO_memcmp(want.ptr, t, want.len) == 0;
     }
     json_decref(j);
     ccz_buf_free(&raw);
     ccz_buf_free(&want);
-    if (!ok)
+    if (!ok && ccz_status_class(st) == CCZ_CLASS_INTERNAL) /* memory's, the crypto library's */
+        server_error(c, "ImportToken");
+    else if (!ok)
         kms_refuse(c->k, c->r, 400,
                    "ImportToken failed: not this key's token, or older than 24 hours (send "
                    "GetParametersForImport again).");
