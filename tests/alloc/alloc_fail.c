@@ -1530,6 +1530,103 @@ static ccz_status t_mlp_idx(void)
     return s;
 }
 
+/* ---- more parsers on their fuzz corpora: each call's status against the clean run's --------*/
+
+/* The statuses of a target's calls in its first run without a failure (the warm-up); in later
+ * runs each call must end as it did there or in out_of_memory: a failure read as malformed input
+ * (or one that made a refused input accepted) is wrong. */
+#define MEMO_MAX 96
+typedef struct {
+    ccz_status clean[MEMO_MAX];
+    size_t n;
+    bool have;
+    ccz_status worst;
+} status_memo;
+
+static void memo_start(status_memo *m)
+{
+    m->n = 0;
+    m->worst = CCZ_OK;
+}
+
+static void memo_check(status_memo *m, ccz_status got)
+{
+    size_t k = m->n++;
+    if (k >= MEMO_MAX) {
+        m->worst = CCZ_ERR_INVALID_ARGUMENT; /* MEMO_MAX too small: never expected */
+        return;
+    }
+    if (!m->have)
+        m->clean[k] = got;
+    else if (got == CCZ_ERR_NOMEM && m->worst == CCZ_OK)
+        m->worst = CCZ_ERR_NOMEM;
+    else if (got != m->clean[k] && got != CCZ_ERR_NOMEM)
+        m->worst = CCZ_ERR_INVALID_ARGUMENT;
+}
+
+static ccz_status memo_end(status_memo *m)
+{
+    if (!m->have && !atomic_load(&failed))
+        m->have = true;
+    return m->worst;
+}
+
+/* the ML CSV reader (fuzz/ml_csv's seeds) as CCZoo's data set and in the three layouts with
+ * ids */
+static const char *const ml_csv_names[] = {
+    "bad-label",   "crlf",     "dup-ids",    "extra-field",
+    "header-only", "host-ids", "long-field", "missing-field",
+    "nan",         "overflow", "sklearn",    "sklearn-header-rows-only",
+    "small"};
+static ccz_buf ml_csvs[CCZ_ARRAY_LEN(ml_csv_names)];
+
+static ccz_status t_ml_csv(void)
+{
+    static status_memo m;
+    static const ccz_ml_csv_layout layouts[] = {CCZ_ML_CSV_ID_Y, CCZ_ML_CSV_ID, CCZ_ML_CSV_SKLEARN};
+    memo_start(&m);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(ml_csvs); i++) {
+        ccz_ml_dataset d;
+        ccz_status s = ccz_ml_dataset_csv(&d, (const char *)ml_csvs[i].ptr, ml_csvs[i].len);
+        memo_check(&m, s);
+        if (s == CCZ_OK)
+            ccz_ml_dataset_free(&d);
+        for (size_t k = 0; k < CCZ_ARRAY_LEN(layouts); k++) {
+            s = ccz_ml_dataset_parse(&d, (const char *)ml_csvs[i].ptr, ml_csvs[i].len, layouts[k]);
+            memo_check(&m, s);
+            if (s == CCZ_OK)
+                ccz_ml_dataset_free(&d);
+        }
+    }
+    return memo_end(&m);
+}
+
+/* the model server's gRPC Predict requests (fuzz/serving_grpc's seeds, unpacked in setup)
+ * checked against the fuzz target's three models, the accepted ones run: a failure leaves no
+ * job */
+static const char *const serving_grpc_names[] = {"bad_dtype",   "bad_missing",   "bad_output",
+                                                 "bad_shape",   "cls_broadcast", "reg_rows",
+                                                 "two_content", "two_float_val"};
+static Tensorflow__Serving__PredictRequest *predict_reqs[CCZ_ARRAY_LEN(serving_grpc_names)];
+
+static ccz_status t_serving_grpc(void)
+{
+    static status_memo m;
+    sv_server *srv = fuzz_serving_server();
+    memo_start(&m);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(predict_reqs); i++) {
+        sv_job *j = NULL;
+        ccz_status s = sv_grpc_parse(&j, srv, predict_reqs[i]);
+        if (s != CCZ_OK && j)
+            m.worst = CCZ_ERR_INVALID_ARGUMENT; /* a failure left a job behind */
+        if (s == CCZ_OK)
+            s = ccz_ml_run(j->m->ml, j->rows, (const float *const *)j->in, j->out, 1);
+        memo_check(&m, s);
+        sv_job_free(j);
+    }
+    return memo_end(&m);
+}
+
 /* ---- the driver ------------------------------------------------------------------------------*/
 
 /* what a run may also end in when an allocation fails: inside OpenSSL's verify callback an
@@ -1608,6 +1705,8 @@ static const struct {
     {"fl_secagg", t_fl_secagg, false, CCZ_OK},
     {"homo_lr_weights", t_homo_lr_weights, false, CCZ_OK},
     {"mlp_idx", t_mlp_idx, false, CCZ_OK},
+    {"ml_csv", t_ml_csv, false, CCZ_OK},
+    {"serving_grpc", t_serving_grpc, false, CCZ_OK},
 };
 
 static long run_counted(ccz_status (*fn)(void), long fail, ccz_status *st)
@@ -1870,6 +1969,17 @@ static int setup(bool *have_vectors)
         read_corpus(&lr_weights[1], src, "homo_lr_weights", "thirty-one") ||
         read_corpus(&idx_file, src, "mlp_idx", "valid") || idx_file.len < 1)
         return 1;
+    /* the more parsers' seeds */
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(ml_csvs); i++)
+        if (read_corpus(&ml_csvs[i], src, "ml_csv", ml_csv_names[i]))
+            return 1;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(predict_reqs); i++) {
+        ccz_buf b = CCZ_BUF_INIT;
+        if (read_corpus(&b, src, "serving_grpc", serving_grpc_names[i]) ||
+            !(predict_reqs[i] = tensorflow__serving__predict_request__unpack(NULL, b.len, b.ptr)))
+            return 1;
+        ccz_buf_free(&b);
+    }
     return 0;
 }
 
@@ -1960,6 +2070,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < 2; i++)
         ccz_buf_free(&collateral_json[i]), ccz_buf_free(&lr_weights[i]);
     ccz_buf_free(&idx_file);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(ml_csvs); i++)
+        ccz_buf_free(&ml_csvs[i]);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(predict_reqs); i++)
+        protobuf_c_message_free_unpacked(&predict_reqs[i]->base, NULL);
     ccz_paillier_pub_free(lr_pk);
     ccz_trust_free(builtin);
     ccz_trust_free(sim_trust);

@@ -166,7 +166,14 @@ static bool take_ciphertexts(ccz_fl_vlr_service *v, ccz_rpc_call *call, mpz_t *o
     return false;
 }
 
-/* mpz values as repeated bytes (freed with free_bytes) */
+static void free_bytes(ProtobufCBinaryData *b, size_t count)
+{
+    for (size_t i = 0; b && i < count; i++)
+        free(b[i].data);
+    free(b);
+}
+
+/* mpz values as repeated bytes (freed with free_bytes); NULL when out of memory */
 static ProtobufCBinaryData *to_bytes(const mpz_t *x, size_t count)
 {
     ProtobufCBinaryData *b = calloc(count ? count : 1, sizeof *b);
@@ -176,15 +183,12 @@ static ProtobufCBinaryData *to_bytes(const mpz_t *x, size_t count)
             b[i].data = calloc(1, 1);
             b[i].len = 1;
         }
+        if (!b[i].data) { /* not a 1-byte field without its byte: nothing */
+            free_bytes(b, i);
+            b = NULL;
+        }
     }
     return b;
-}
-
-static void free_bytes(ProtobufCBinaryData *b, size_t count)
-{
-    for (size_t i = 0; b && i < count; i++)
-        free(b[i].data);
-    free(b);
 }
 
 static size_t batch_rows(const ccz_fl_vlr_service *v, unsigned step)
@@ -431,8 +435,10 @@ static void forwards_ready(ccz_fl_vlr_service *v)
         first = false;
     }
     ProtobufCBinaryData *b = s == CCZ_OK ? to_bytes((const mpz_t *)sum, rows + 1) : NULL;
-    if (!b) {
-        (void)!ccz_rpc_finish(g->fl.held, CCZ_RPC_INTERNAL, "cannot sum the hosts' scores");
+    if (!b) { /* to_bytes out of memory, as residuals_ready says it */
+        (void)!ccz_rpc_finish(g->fl.held,
+                              s == CCZ_OK ? CCZ_RPC_RESOURCE_EXHAUSTED : CCZ_RPC_INTERNAL,
+                              s == CCZ_OK ? "out of memory" : "cannot sum the hosts' scores");
     } else {
         Heterolr__ForwardReply reply = HETEROLR__FORWARD_REPLY__INIT;
         reply.n_forward = rows;
@@ -612,7 +618,8 @@ static void on_gradient(ccz_rpc_call *call, const ProtobufCMessage *req, void *p
         ccz_status s = ccz_paillier_decrypt_batch(c, v->o.key, (const mpz_t *)c, dim, v->o.threads);
         ProtobufCBinaryData *b = s == CCZ_OK ? to_bytes((const mpz_t *)c, dim) : NULL;
         if (!b) {
-            (void)!ccz_rpc_finish(call, CCZ_RPC_INTERNAL, "cannot decrypt the gradients");
+            (void)!ccz_rpc_finish(call, s == CCZ_OK ? CCZ_RPC_RESOURCE_EXHAUSTED : CCZ_RPC_INTERNAL,
+                                  s == CCZ_OK ? "out of memory" : "cannot decrypt the gradients");
             ccz_error_clear();
         } else {
             unsigned e = step / (unsigned)v->nbatches;
