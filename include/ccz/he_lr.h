@@ -52,8 +52,9 @@ typedef struct {
     uint8_t *y; /* rows labels, 0 or 1, owned */
 } ccz_he_lr_data;
 
-/* The data file: a header line (the columns' names), then one line per sample: its features
- * and last its label, 0 or 1. */
+/* The data file: a header line (the columns' names: counted, not read), then one line per
+ * sample: its features and last its label, 0 or 1. A NUL byte in a file is refused, its line
+ * named. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_he_lr_data_parse(ccz_he_lr_data *out, ccz_span csv);
 CCZ_API CCZ_NODISCARD ccz_status ccz_he_lr_data_load(ccz_he_lr_data *out, const char *path);
 CCZ_API void ccz_he_lr_data_free(ccz_he_lr_data *d);

@@ -82,9 +82,11 @@ typedef struct {
 
 /* CCZoo's CSV (breast_homo_*.csv): a header line naming the columns, then one line per row:
  * an id (not used), the label y (0 or 1; "0.0" and "1.0" too) and the features (finite decimal
- * numbers). Every row has the header's number of fields (3 to CCZ_ML_CSV_MAX_FEATURES + 2); CRLF
- * line ends and empty lines are allowed; at most CCZ_ML_CSV_MAX_ROWS rows. The text is
- * untrusted: CCZ_ERR_MALFORMED names the line and field that is wrong. */
+ * numbers). The header's names are not read, only counted: the columns are taken by position
+ * (a first name other than "id", or a name twice, is not refused). Every row has the header's
+ * number of fields (3 to CCZ_ML_CSV_MAX_FEATURES + 2); CRLF line ends, a last line without its
+ * LF and empty lines are allowed; a NUL byte anywhere is refused; at most CCZ_ML_CSV_MAX_ROWS
+ * rows. The text is untrusted: CCZ_ERR_MALFORMED names the line and field that is wrong. */
 CCZ_API CCZ_NODISCARD ccz_status ccz_ml_dataset_csv(ccz_ml_dataset *out, const char *text,
                                                     size_t len);
 /* The same from a file (at most 1 GiB). */

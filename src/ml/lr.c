@@ -40,6 +40,16 @@ static bool next_line(ccz_cursor *c, ccz_span *line)
     return true;
 }
 
+/* A text file has no NUL byte: a line with one is refused as such (a header's NUL would be
+ * counted as part of a column's name, a field's read as "not a decimal number"). */
+static ccz_status text_line(ccz_span line, size_t lineno)
+{
+    const uint8_t *nul = memchr(line.ptr, 0, line.len);
+    CCZ_ENSURE(!nul, CCZ_ERR_MALFORMED, "line %zu, byte %zu: a NUL byte (the CSV must be text)",
+               lineno, nul ? (size_t)(nul - line.ptr) + 1 : 0);
+    return CCZ_OK;
+}
+
 static size_t count_fields(ccz_span line)
 {
     size_t n = 1;
@@ -184,6 +194,7 @@ static ccz_status parse_csv(ccz_ml_dataset *out, const char *text, size_t len,
     ccz_span line;
     size_t lineno = 1, announced = 0;
     CCZ_ENSURE(next_line(&c, &line), CCZ_ERR_MALFORMED, "the CSV has no header line");
+    CCZ_GUARD(text_line(line, lineno));
     layout_map m = {layout, count_fields(line), 0, layout == CCZ_ML_CSV_ID ? -1 : 1};
     if (layout == CCZ_ML_CSV_SKLEARN) {
         CCZ_GUARD(sklearn_header(&m, &announced, line));
@@ -209,7 +220,7 @@ static ccz_status parse_csv(ccz_ml_dataset *out, const char *text, size_t len,
                        : ccz_fail(CCZ_ERR_NOMEM, "out of memory");
     while (s == CCZ_OK && next_line(&c, &line)) {
         lineno++;
-        if (line.len == 0)
+        if ((s = text_line(line, lineno)) != CCZ_OK || line.len == 0)
             continue;
         s = d.rows < CCZ_ML_CSV_MAX_ROWS
                 ? parse_row(&d, &m, line, lineno)

@@ -190,6 +190,11 @@ contains "$err" "unknown command 'nope'"
 printf 'id,x0\n1,abc\n' > "$T/bad.csv"
 run 2 "$CCZ" fl hetero-lr host 127.0.0.1:1 --data "$T/bad.csv" --id 1 "${EP[@]}"
 contains "$err" "line 2, field 2: not a decimal number"
+# a NUL byte in a host file's header ("id<NUL>,x0" was read as the id and one feature) is no
+# text: refused before connecting, the file, line and byte named
+printf 'id\0,x0\n1,2\n' > "$T/nul.csv"
+run 2 "$CCZ" fl hetero-lr host 127.0.0.1:1 --data "$T/nul.csv" --id 1 "${EP[@]}"
+contains "$err" "$T/nul.csv: line 1, byte 3: a NUL byte (the CSV must be text)"
 run 2 "$CCZ" fl hetero-lr guest 127.0.0.1:1 --data "$T/guest.csv" --id 1 --trace "$T/none/t.jsonl" "${EP[@]}"
 contains "$err" "ccz: fl hetero-lr guest: cannot write $T/none/t.jsonl"
 finish

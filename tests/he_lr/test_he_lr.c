@@ -79,6 +79,8 @@ static void test_files(void)
         {true, "0.1,nan", "not a finite number"},
         {true, "0.1,1e999", "not a finite number"},
         {true, "0.1,2x", "'2x' is not a finite number"},
+        {true, "x,1", "line 1, column 1: 'x' is not a finite number"}, /* the bias */
+        {true, "\n \n0.1,x\n", "line 3, column 2: 'x' is not a finite number"},
         /* below the smallest double: not read as 0 (or a denormal) */
         {true, "0.1,1e-400", "line 1, column 2: '1e-400' is not a finite number"},
         {true, "0.1,-4e-320", "line 1, column 2: '-4e-320' is not a finite number"},
@@ -129,16 +131,27 @@ static void test_files(void)
     CHECK_CONTAINS(ccz_error_detail(), "the header names 257 features and the label");
     CHECK(d.x == NULL && d.rows == 0);
     ccz_buf_free(&big);
-    /* a NUL byte in a number: the field is refused, not read up to the NUL */
+    /* a NUL byte is no text: refused as such, its line and byte named, in a number (not read up
+     * to the NUL), in the data's header (where it passed unseen) and on a line of its own */
     static const char nul_model[] = "0.5,1\0002";
     CHECK_STATUS(ccz_he_lr_model_parse(&m, CCZ_SPAN(nul_model, sizeof nul_model - 1)),
                  CCZ_ERR_MALFORMED);
-    CHECK_CONTAINS(ccz_error_detail(), "line 1, column 2: '1' is not a finite number");
+    CHECK_STR(ccz_error_detail(), "model: line 1, byte 6: a NUL byte (the file must be text)");
     CHECK(m.weights == NULL && m.features == 0);
     static const char nul_data[] = "a,target\n1\000,1\n";
     CHECK_STATUS(ccz_he_lr_data_parse(&d, CCZ_SPAN(nul_data, sizeof nul_data - 1)),
                  CCZ_ERR_MALFORMED);
-    CHECK_CONTAINS(ccz_error_detail(), "line 2, column 1:");
+    CHECK_STR(ccz_error_detail(), "data: line 2, byte 2: a NUL byte (the file must be text)");
+    CHECK(d.x == NULL && d.rows == 0);
+    static const char nul_header[] = "a\000,target\n1,1\n";
+    CHECK_STATUS(ccz_he_lr_data_parse(&d, CCZ_SPAN(nul_header, sizeof nul_header - 1)),
+                 CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "data: line 1, byte 2: a NUL byte (the file must be text)");
+    CHECK(d.x == NULL && d.rows == 0);
+    static const char nul_line[] = "a,target\n1,1\n\000\n";
+    CHECK_STATUS(ccz_he_lr_data_parse(&d, CCZ_SPAN(nul_line, sizeof nul_line - 1)),
+                 CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), "data: line 3, byte 1: a NUL byte (the file must be text)");
     CHECK(d.x == NULL && d.rows == 0);
     /* a UTF-8 byte-order mark (as spreadsheets write them) opens a file: skipped, not read as
      * part of the bias ("'-0.5' is not a finite number", the mark invisible); anywhere else it is

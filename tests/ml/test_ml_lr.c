@@ -23,6 +23,9 @@ static void test_csv(void)
     CHECK(d.x[0] == 0.5 && d.x[1] == -0.2 && d.x[2] == 3 && d.x[3] == 4);
     CHECK(d.y[0] == 1 && d.y[1] == 0);
     ccz_ml_dataset_free(&d);
+    CHECK_OK(csv(&d, "id,y,x0\n1,1,2.5E-1\n")); /* an exponent's E as well as its e */
+    CHECK(d.rows == 1 && d.x[0] == 0.25);
+    ccz_ml_dataset_free(&d);
     static const struct {
         const char *text;
         ccz_status s;
@@ -133,7 +136,11 @@ static void test_csv_limits(void)
     CHECK_OK(ccz_ml_dataset_csv(&d, (const char *)t.ptr, t.len));
     CHECK_INT(d.rows, 1000000);
     ccz_ml_dataset_free(&d);
-    CHECK_OK(ccz_buf_append(&t, "\n1,0,1", 6));
+    CHECK_OK(ccz_buf_append(&t, "\n", 1)); /* the last line ended: still a million */
+    CHECK_OK(ccz_ml_dataset_csv(&d, (const char *)t.ptr, t.len));
+    CHECK_INT(d.rows, 1000000);
+    ccz_ml_dataset_free(&d);
+    CHECK_OK(ccz_buf_append(&t, "1,0,1", 5));
     CHECK_STATUS(ccz_ml_dataset_csv(&d, (const char *)t.ptr, t.len), CCZ_ERR_TOO_LARGE);
     CHECK_CONTAINS(ccz_error_detail(), "more than 1000000 rows");
     CHECK_OK(ccz_buf_append(&t, "\n", 1));
@@ -183,6 +190,7 @@ static void test_ids_rows_and_fields(void)
     CHECK(d.x[0] == 0.5 && d.x[1] == 2 && d.x[2] == 1 && d.x[3] == -1);
     CHECK(d.ids && d.ids[0] == 4 && d.ids[1] == 9);
     ccz_ml_dataset_free(&d);
+    refused(CCZ_ML_CSV_ID, "id\n1\n", "the header has 1 columns: id and 1 to 4096 features");
     refused(CCZ_ML_CSV_ID, "id,x0\n5,1\n3,2\n5,3\n", "id 5 appears more than once");
     refused(CCZ_ML_CSV_ID, "id,x0\n3,1\n7,2\n3,3\n", "id 3 appears more than once");
     refused(CCZ_ML_CSV_ID_Y, "id,y,x0\n8,1,1\n2,0,2\n6,1,3\n2,1,4\n",
@@ -228,5 +236,69 @@ static void test_evaluate_edges(void)
     ccz_ml_dataset_free(&d);
 }
 
+/* A NUL byte is no text: refused as such, its line and byte named, in a header (where it was
+ * counted as part of a name, a host file's "id<NUL>,x0" read) and in a row, whatever the layout;
+ * through the file reader the file is named too. The header's names are only counted: a first
+ * name other than "id" and a name twice are taken, as are CRLF and a last line without its LF. */
+static void nul_refused(ccz_ml_csv_layout layout, const char *text, size_t len, const char *detail)
+{
+    ccz_ml_dataset d;
+    ccz_status s =
+        layout ? ccz_ml_dataset_parse(&d, text, len, layout) : ccz_ml_dataset_csv(&d, text, len);
+    if (s == CCZ_OK)
+        ccz_ml_dataset_free(&d);
+    CHECK_STATUS(s, CCZ_ERR_MALFORMED);
+    CHECK_STR(ccz_error_detail(), detail);
+    CHECK(d.x == NULL && d.rows == 0);
+}
+
+static void test_text_only(void)
+{
+    static const char host[] = "id\0,x0\n1,2\n", guest[] = "id,y\0,x0\n1,1,2\n",
+                      homo[] = "id,y,x0\n1,0,0.5\n\n2,1,1\0\n", sk[] = "1,1\0,f0\n0.5,1\n",
+                      line[] = "id,x0\n1,2\n\0\n", id[] = "id,x0\n1\0,2\n";
+    nul_refused(CCZ_ML_CSV_ID, host, sizeof host - 1,
+                "line 1, byte 3: a NUL byte (the CSV must be text)");
+    nul_refused(CCZ_ML_CSV_ID_Y, guest, sizeof guest - 1,
+                "line 1, byte 5: a NUL byte (the CSV must be text)");
+    nul_refused(0, homo, sizeof homo - 1, "line 4, byte 6: a NUL byte (the CSV must be text)");
+    nul_refused(CCZ_ML_CSV_SKLEARN, sk, sizeof sk - 1,
+                "line 1, byte 4: a NUL byte (the CSV must be text)");
+    nul_refused(CCZ_ML_CSV_ID, line, sizeof line - 1,
+                "line 3, byte 1: a NUL byte (the CSV must be text)");
+    nul_refused(CCZ_ML_CSV_ID, id, sizeof id - 1,
+                "line 2, byte 2: a NUL byte (the CSV must be text)");
+    char path[512];
+    snprintf(path, sizeof path, "%s/host_nul.csv", test_tmpdir());
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fwrite(host, 1, sizeof host - 1, f);
+    fclose(f);
+    ccz_ml_dataset d;
+    CHECK_STATUS(ccz_ml_dataset_read(&d, path, CCZ_ML_CSV_ID), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), path);
+    CHECK_CONTAINS(ccz_error_detail(), "line 1, byte 3: a NUL byte");
+    CHECK(d.x == NULL);
+    f = fopen(path, "wb"); /* CCZoo's layout, through ccz_ml_dataset_load */
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fwrite(homo, 1, sizeof homo - 1, f);
+    fclose(f);
+    CHECK_STATUS(ccz_ml_dataset_load(&d, path), CCZ_ERR_MALFORMED);
+    CHECK_CONTAINS(ccz_error_detail(), path);
+    CHECK_CONTAINS(ccz_error_detail(), "line 4, byte 6: a NUL byte");
+    CHECK(d.x == NULL);
+    /* names only counted; CRLF and an unended last line taken */
+    static const char named[] = "key,x,x\r\n5,0.5,2\r\n6,1,-1";
+    CHECK_OK(ccz_ml_dataset_parse(&d, named, sizeof named - 1, CCZ_ML_CSV_ID));
+    CHECK_INT(d.rows, 2);
+    CHECK_INT(d.features, 2);
+    CHECK(d.ids[0] == 5 && d.ids[1] == 6 && d.x[2] == 1 && d.x[3] == -1);
+    ccz_ml_dataset_free(&d);
+}
+
 TEST_MAIN(T(test_csv), T(test_evaluate_and_step), T(test_csv_limits), T(test_layout_fields),
-          T(test_ids_rows_and_fields), T(test_evaluate_edges))
+          T(test_ids_rows_and_fields), T(test_evaluate_edges), T(test_text_only))

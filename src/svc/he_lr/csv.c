@@ -89,8 +89,13 @@ static ccz_status number(double *out, ccz_span f, size_t line, size_t col)
     return CCZ_OK;
 }
 
+/* A line of text: no quotes, and no NUL byte (a header's would pass unseen, a field's would end
+ * the number early: "'1' is not a finite number" for "1<NUL>2"). */
 static ccz_status no_quotes(ccz_span line, size_t no)
 {
+    const uint8_t *nul = memchr(line.ptr, 0, line.len);
+    CCZ_ENSURE(!nul, CCZ_ERR_MALFORMED, "line %zu, byte %zu: a NUL byte (the file must be text)",
+               no, nul ? (size_t)(nul - line.ptr) + 1 : 0);
     CCZ_ENSURE(!memchr(line.ptr, '"', line.len), CCZ_ERR_UNSUPPORTED,
                "line %zu: quoted fields are not read (numbers only)", no);
     return CCZ_OK;
