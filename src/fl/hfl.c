@@ -10,6 +10,7 @@
 #include "core/guard.h"
 #include "fl.pb-c.h"
 #include "fl/hfl_int.h"
+#include "core/pb.h"
 
 /* ---- tensors ---------------------------------------------------------------------------------*/
 
@@ -123,9 +124,12 @@ ccz_status ccz_hfl_update_parse_on(ccz_hfl_update *out, float *values, size_t di
     /* the bytes field must fit the model before protobuf-c copies it */
     CCZ_ENSURE(len <= ccz_hfl_max_message(dim), CCZ_ERR_TOO_LARGE,
                "an update of %zu bytes for a model of %zu parameters", len, dim);
-    Cczfl__Update *u = cczfl__update__unpack(NULL, len, msg);
-    CCZ_ENSURE(u, CCZ_ERR_MALFORMED, "the update is not a cczfl.Update message");
-    ccz_status s = CCZ_OK;
+    ccz_status s;
+    Cczfl__Update *u =
+        (Cczfl__Update *)ccz_pb_unpack(&s, &cczfl__update__descriptor, CCZ_SPAN(msg, len),
+                                       "the update is not a cczfl.Update message");
+    if (!u)
+        return s;
     if (u->examples == 0 || u->examples > CCZ_HFL_MAX_EXAMPLES || !isfinite(u->loss))
         s = ccz_fail(CCZ_ERR_MALFORMED, "examples %llu (1 to %llu), loss %g (finite)",
                      (unsigned long long)u->examples, CCZ_HFL_MAX_EXAMPLES, u->loss);
@@ -349,9 +353,13 @@ ccz_status hfl_stream_apply(ccz_hfl_stream *st, float *values, const Cczfl__Upda
 ccz_status ccz_hfl_stream_chunk(ccz_hfl_stream *st, float *values, const uint8_t *msg, size_t len)
 {
     CCZ_ENSURE(len <= CCZ_HFL_CHUNK_MAX + 4096, CCZ_ERR_TOO_LARGE, "a chunk of %zu bytes", len);
-    Cczfl__UpdateChunk *m = cczfl__update_chunk__unpack(NULL, len, msg);
-    CCZ_ENSURE(m, CCZ_ERR_MALFORMED, "the chunk is not a cczfl.UpdateChunk message");
-    ccz_status s = hfl_stream_apply(st, values, m);
+    ccz_status s;
+    Cczfl__UpdateChunk *m = (Cczfl__UpdateChunk *)ccz_pb_unpack(
+        &s, &cczfl__update_chunk__descriptor, CCZ_SPAN(msg, len),
+        "the chunk is not a cczfl.UpdateChunk message");
+    if (!m)
+        return s;
+    s = hfl_stream_apply(st, values, m);
     cczfl__update_chunk__free_unpacked(m, NULL);
     return s;
 }

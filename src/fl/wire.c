@@ -6,6 +6,7 @@
 #include "ccz/fl.h"
 #include "core/guard.h"
 #include "homo_lr.pb-c.h"
+#include "core/pb.h"
 
 static ccz_status check_values(ccz_paillier_number *out, size_t dim, const ccz_paillier_pub *pk,
                                const Homolr__EncryptedVector *v)
@@ -47,9 +48,13 @@ static ccz_status check_values(ccz_paillier_number *out, size_t dim, const ccz_p
 ccz_status ccz_fl_hlr_weights_parse(ccz_paillier_number *out, size_t dim,
                                     const ccz_paillier_pub *pk, const uint8_t *msg, size_t len)
 {
-    Homolr__EncryptedVector *v = homolr__encrypted_vector__unpack(NULL, len, msg);
-    CCZ_ENSURE(v, CCZ_ERR_MALFORMED, "the weights are not an EncryptedVector message");
-    ccz_status s = check_values(out, dim, pk, v);
+    ccz_status s;
+    Homolr__EncryptedVector *v = (Homolr__EncryptedVector *)ccz_pb_unpack(
+        &s, &homolr__encrypted_vector__descriptor, CCZ_SPAN(msg, len),
+        "the weights are not an EncryptedVector message");
+    if (!v)
+        return s;
+    s = check_values(out, dim, pk, v);
     homolr__encrypted_vector__free_unpacked(v, NULL);
     return s;
 }

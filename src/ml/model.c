@@ -14,6 +14,7 @@
 #include "core/guard.h"
 #include "ml_int.h"
 #include "onnx.pb-c.h"
+#include "core/pb.h"
 
 typedef struct {
     ccz_ml_model *m;
@@ -1181,10 +1182,13 @@ ccz_status ccz_ml_model_load(ccz_ml_model **out, ccz_span onnx)
     *out = NULL;
     CCZ_ENSURE(onnx.len <= CCZ_ML_MAX_MODEL, CCZ_ERR_TOO_LARGE, "ml: the model exceeds %u bytes",
                CCZ_ML_MAX_MODEL);
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, onnx.len, onnx.ptr);
-    CCZ_ENSURE(mp, CCZ_ERR_MALFORMED, "ml: not an ONNX model (the protobuf does not parse)");
+    ccz_status st;
+    Onnx__ModelProto *mp =
+        (Onnx__ModelProto *)ccz_pb_unpack(&st, &onnx__model_proto__descriptor, onnx,
+                                          "ml: not an ONNX model (the protobuf does not parse)");
+    if (!mp)
+        return st;
     loader L = {.m = calloc(1, sizeof(ccz_ml_model))};
-    ccz_status st = CCZ_OK;
     if (!L.m) {
         st = ccz_fail(CCZ_ERR_NOMEM, "ml: out of memory");
         goto done;

@@ -1627,6 +1627,52 @@ static ccz_status t_serving_grpc(void)
     return memo_end(&m);
 }
 
+/* HFL model updates as the aggregator receives them (fuzz/fl_update's and fl_update_stream's
+ * seeds): dense, top-k sparse over the round's model, and streamed chunk by chunk, for a model of
+ * 15 parameters and of as many as the bytes would hold in float32; the protobuf messages are
+ * unpacked with ccz's allocations, so a failure there is out_of_memory, not a malformed update */
+static const char *const hfl_update_names[] = {"bad-dtype",
+                                               "long",
+                                               "nan",
+                                               "short",
+                                               "sparse-count-mismatch",
+                                               "sparse-f16",
+                                               "sparse-valid",
+                                               "sparse-unsorted",
+                                               "truncated",
+                                               "valid-f16",
+                                               "valid-f32"};
+static const char *const hfl_stream_names[] = {"cut-short",       "dense-4-slices", "dense-f16",
+                                               "dense-one-slice", "past-end",       "second-header",
+                                               "sparse-2-slices", "wrong-total"};
+static ccz_buf hfl_updates[CCZ_ARRAY_LEN(hfl_update_names)],
+    hfl_streams[CCZ_ARRAY_LEN(hfl_stream_names)];
+
+static ccz_status t_hfl_update(void)
+{
+    static status_memo m;
+    static float a[4096], g[4096];
+    for (size_t i = 0; i < 4096; i++)
+        g[i] = (float)i / 8 - 1;
+    memo_start(&m);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(hfl_updates) + CCZ_ARRAY_LEN(hfl_streams); i++) {
+        bool stream = i >= CCZ_ARRAY_LEN(hfl_updates);
+        const ccz_buf *b = stream ? &hfl_streams[i - CCZ_ARRAY_LEN(hfl_updates)] : &hfl_updates[i];
+        size_t dims[2] = {15, b->len / 4 >= 1 && b->len / 4 <= 4096 ? b->len / 4 : 15};
+        for (size_t k = 0; k < 2; k++) {
+            ccz_hfl_update u;
+            if (stream) {
+                memo_check(&m, ccz_hfl_update_stream_parse(&u, a, dims[k], NULL, b->ptr, b->len));
+                memo_check(&m, ccz_hfl_update_stream_parse(&u, a, dims[k], g, b->ptr, b->len));
+            } else {
+                memo_check(&m, ccz_hfl_update_parse(&u, a, dims[k], b->ptr, b->len));
+                memo_check(&m, ccz_hfl_update_parse_on(&u, a, dims[k], g, b->ptr, b->len));
+            }
+        }
+    }
+    return memo_end(&m);
+}
+
 /* ---- the driver ------------------------------------------------------------------------------*/
 
 /* what a run may also end in when an allocation fails: inside OpenSSL's verify callback an
@@ -1707,6 +1753,7 @@ static const struct {
     {"mlp_idx", t_mlp_idx, false, CCZ_OK},
     {"ml_csv", t_ml_csv, false, CCZ_OK},
     {"serving_grpc", t_serving_grpc, false, CCZ_OK},
+    {"hfl_update", t_hfl_update, false, CCZ_OK},
 };
 
 static long run_counted(ccz_status (*fn)(void), long fail, ccz_status *st)
@@ -1970,6 +2017,12 @@ static int setup(bool *have_vectors)
         read_corpus(&idx_file, src, "mlp_idx", "valid") || idx_file.len < 1)
         return 1;
     /* the more parsers' seeds */
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(hfl_updates); i++)
+        if (read_corpus(&hfl_updates[i], src, "fl_update", hfl_update_names[i]))
+            return 1;
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(hfl_streams); i++)
+        if (read_corpus(&hfl_streams[i], src, "fl_update_stream", hfl_stream_names[i]))
+            return 1;
     for (size_t i = 0; i < CCZ_ARRAY_LEN(ml_csvs); i++)
         if (read_corpus(&ml_csvs[i], src, "ml_csv", ml_csv_names[i]))
             return 1;
@@ -2072,6 +2125,10 @@ int main(int argc, char **argv)
     ccz_buf_free(&idx_file);
     for (size_t i = 0; i < CCZ_ARRAY_LEN(ml_csvs); i++)
         ccz_buf_free(&ml_csvs[i]);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(hfl_updates); i++)
+        ccz_buf_free(&hfl_updates[i]);
+    for (size_t i = 0; i < CCZ_ARRAY_LEN(hfl_streams); i++)
+        ccz_buf_free(&hfl_streams[i]);
     for (size_t i = 0; i < CCZ_ARRAY_LEN(predict_reqs); i++)
         protobuf_c_message_free_unpacked(&predict_reqs[i]->base, NULL);
     ccz_paillier_pub_free(lr_pk);

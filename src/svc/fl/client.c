@@ -11,6 +11,7 @@
 #include "homo_lr.pb-c.h"
 #include "svc/fl/clients.h"
 #include "svc/fl/party.h"
+#include "core/pb.h"
 
 static ccz_status unary(ccz_rpc_channel *ch, const ccz_fl_hlr_work_opts *o, const char *method,
                         const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
@@ -24,14 +25,18 @@ typedef fl_hlr_plan plan;
 
 ccz_status fl_hlr_read_plan(plan *p, const Homolr__KeyReply *r, const ccz_ml_dataset *d)
 {
-    Homolr__PaillierPublicKey *k =
-        homolr__paillier_public_key__unpack(NULL, r->key.len, r->key.data);
-    CCZ_ENSURE(k, CCZ_ERR_PROTOCOL, "the server's key is not a PaillierPublicKey message");
+    ccz_status s;
+    Homolr__PaillierPublicKey *k = (Homolr__PaillierPublicKey *)ccz_pb_unpack(
+        &s, &homolr__paillier_public_key__descriptor, CCZ_SPAN(r->key.data, r->key.len), "");
+    if (!k)
+        return s == CCZ_ERR_NOMEM ? s
+                                  : ccz_fail(CCZ_ERR_PROTOCOL, "the server's key is not a "
+                                                               "PaillierPublicKey message");
     mpz_t n;
     mpz_init(n);
     mpz_import(n, k->n.len, 1, 1, 1, 0, k->n.data);
     homolr__paillier_public_key__free_unpacked(k, NULL);
-    ccz_status s = ccz_paillier_pub_new(&p->pk, n);
+    s = ccz_paillier_pub_new(&p->pk, n);
     mpz_clear(n);
     if (s)
         return ccz_fail_context(s, "the server's Paillier key");
