@@ -28,6 +28,7 @@
 #include "core/listener.h"
 #include "internal.h"
 #include "ratls/internal.h"
+#include "core/pb.h"
 
 /* One connection of a channel. After the server's GOAWAY it takes no new calls: they go to a
  * new connection while the calls already on this one finish here (gRPC's draining). */
@@ -333,10 +334,12 @@ static void take_messages(ccz_rpc_stream *s)
                 return;
             }
             st = rpc_decompress(&plain, s->in_enc, msg, s->ch->max_message);
-            if (st) {
-                stream_cancel(
-                    s, st == CCZ_ERR_TOO_LARGE ? CCZ_RPC_RESOURCE_EXHAUSTED : CCZ_RPC_INTERNAL,
-                    ccz_error_detail());
+            if (st) { /* too large, or out of memory: RESOURCE_EXHAUSTED; else the server's */
+                stream_cancel(s,
+                              st == CCZ_ERR_TOO_LARGE || st == CCZ_ERR_NOMEM
+                                  ? CCZ_RPC_RESOURCE_EXHAUSTED
+                                  : CCZ_RPC_INTERNAL,
+                              ccz_error_detail());
                 ccz_buf_free(&plain);
                 s->in.len = 0;
                 return;
@@ -347,12 +350,14 @@ static void take_messages(ccz_rpc_stream *s)
                     rpc_encoding_name(s->in_enc), msg.len, plain.len);
             msg = ccz_buf_span(&plain);
         }
-        ProtobufCMessage *m = protobuf_c_message_unpack(s->out_desc, NULL, msg.len, msg.ptr);
+        ccz_status ust;
+        ProtobufCMessage *m = ccz_pb_unpack(&ust, s->out_desc, msg, "");
         ccz_buf_free(&plain);
-        if (!m) {
-            stream_cancel(s, CCZ_RPC_INTERNAL,
-                          "the response cannot be parsed as the method's "
-                          "message");
+        if (!m) { /* memory's failure, or the response's */
+            stream_cancel(s, ust == CCZ_ERR_NOMEM ? CCZ_RPC_RESOURCE_EXHAUSTED : CCZ_RPC_INTERNAL,
+                          ust == CCZ_ERR_NOMEM ? "out of memory"
+                                               : "the response cannot be parsed as the method's "
+                                                 "message");
             s->in.len = 0;
             return;
         }

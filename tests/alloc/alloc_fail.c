@@ -1315,7 +1315,7 @@ static ccz_status read_corpus(ccz_buf *b, const char *src, const char *dir, cons
 }
 
 typedef struct {
-    int ended, messages, ok, ok_metadata;
+    int ended, messages, ok, ok_metadata, internal;
 } rpc_seen;
 
 static void rpc_client_message(const ProtobufCMessage *m, void *payload)
@@ -1330,18 +1330,20 @@ static void rpc_client_done(const ccz_rpc_status *st, void *payload)
     got->ended++;
     got->ok += st->code == CCZ_RPC_OK;
     got->ok_metadata += st->code == CCZ_RPC_OK ? (int)(st->headers.n + st->trailers.n) : 0;
+    got->internal += st->code == CCZ_RPC_INTERNAL;
 }
 
 /* RA-gRPC's client side fed recorded server bytes (the seeds of fuzz/rpc_response): the three
  * calls opened, the headers, messages (one compressed), trailers read, each call ended once
  * whatever failed (an allocation failing inside nghttp2's callbacks ends its call, or breaks
  * the connection and the calls still open end UNAVAILABLE). As many calls succeeding as
- * without the failure, with less metadata, is a call that lost some and said OK. */
+ * without the failure, with less metadata, is a call that lost some and said OK; a call more
+ * ending INTERNAL is memory's failure said to be the server's answer's (RESOURCE_EXHAUSTED). */
 static ccz_status t_rpc_client(void)
 {
     static rpc_seen clean[CCZ_ARRAY_LEN(rpc_answers)];
     static bool have_clean;
-    rpc_seen now[CCZ_ARRAY_LEN(rpc_answers)] = {{0, 0, 0, 0}};
+    rpc_seen now[CCZ_ARRAY_LEN(rpc_answers)] = {{0, 0, 0, 0, 0}};
     Ratls__HelloRequest req = RATLS__HELLO_REQUEST__INIT;
     req.name = "alloc";
     ccz_status s = CCZ_OK;
@@ -1360,6 +1362,8 @@ static ccz_status t_rpc_client(void)
         if (s == CCZ_OK && have_clean && got->ok == clean[i].ok &&
             got->ok_metadata != clean[i].ok_metadata)
             s = CCZ_ERR_INVALID_ARGUMENT;
+        if (s == CCZ_OK && have_clean && got->internal > clean[i].internal)
+            s = CCZ_ERR_INVALID_ARGUMENT; /* memory's failure said to be the server's answer's */
     }
     if (s == CCZ_OK && !atomic_load(&failed) && !have_clean) {
         memcpy(clean, now, sizeof clean);
