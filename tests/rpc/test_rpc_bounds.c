@@ -12,7 +12,10 @@
  * client's trailers end is answered; the SETTINGS announce the header list and window enforced;
  * windows are credited as request bytes are consumed (an unfinished message is not), those of
  * refused calls at once; a header list at the bound is taken, one byte more refused; headers
- * HTTP/2 and gRPC define are not metadata. */
+ * HTTP/2 and gRPC define are not metadata; a client stream of many times the server-wide bound
+ * is served whole (bytes leave the count as they are consumed) and a buffer much larger than what
+ * it holds is given back; a connection's bound sheds its own calls only; a graceful shutdown
+ * serves the calls in flight on every connection before its loop ends. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -83,8 +86,25 @@ static struct {
     char header_why[128], trailer_why[128], finish_why[128], send_why[128];
 } misuse;
 
-/* "later" is answered 200 ms on; "trailers" with 70 trailers (more headers than a response
- * takes); others at once */
+/* "drip" sends a message now and one every 100 ms after, twelve in all, and never finishes */
+static atomic_int drips;
+
+static void drip_more(void *arg)
+{
+    ccz_rpc_call *call = arg;
+    Ratls__HelloReply r = RATLS__HELLO_REPLY__INIT;
+    r.message = "drip";
+    if (ccz_rpc_call_alive(call) && atomic_load(&drips) < 12 &&
+        ccz_rpc_send(call, &r.base) == CCZ_OK) {
+        atomic_fetch_add(&drips, 1);
+        CHECK_OK(ccz_rpc_server_defer(current, 100, drip_more, call));
+        return;
+    }
+    ccz_rpc_call_unref(call);
+}
+
+/* "later" is answered 200 ms on; "drip" as drip_more says; "trailers" with 70 trailers (more
+ * headers than a response takes); others at once */
 static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
 {
     (void)payload;
@@ -125,6 +145,11 @@ static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload
         CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_INVALID_ARGUMENT, name));
         return;
     }
+    if (!strcmp(name, "drip")) {
+        ccz_rpc_call_ref(call);
+        drip_more(call);
+        return;
+    }
     if (!strcmp(name, "keys")) { /* OK, with the keys of the metadata the handler sees */
         char keys[160] = "";
         const ccz_rpc_metadata *md = ccz_rpc_call_metadata(call);
@@ -140,6 +165,26 @@ static void hello(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload
     }
     ccz_rpc_call_ref(call);
     CHECK_OK(ccz_rpc_server_defer(current, 200, answer_late, call));
+}
+
+/* Client streaming: answers OK with "messages/bytes", the count of messages and their names'
+ * total length. */
+static void total(ccz_rpc_call *call, const ProtobufCMessage *req, void *payload)
+{
+    (void)payload;
+    size_t *t = ccz_rpc_call_user(call);
+    if (!t) {
+        t = calloc(2, sizeof *t);
+        ccz_rpc_call_set_user(call, t, free);
+    }
+    if (req) {
+        t[0]++;
+        t[1] += strlen(((const Ratls__HelloRequest *)req)->name);
+        return;
+    }
+    char msg[64];
+    snprintf(msg, sizeof msg, "%zu/%zu", t[0], t[1]);
+    CHECK_OK(ccz_rpc_finish(call, CCZ_RPC_OK, msg));
 }
 
 /* ---- a raw client: its streams 1, 3, 5, ... in slots 0, 1, 2, ... ---------------------------*/
@@ -375,6 +420,9 @@ static ccz_rpc_server *server_of(const ccz_rpc_server_opts *so, pthread_t *threa
     CHECK_OK(ccz_rpc_server_add(srv, "/ratls.Greeter/SayHello", CCZ_RPC_UNARY,
                                 &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
                                 hello, NULL));
+    CHECK_OK(ccz_rpc_server_add(srv, "/test.Stream/Total", CCZ_RPC_CLIENT_STREAMING,
+                                &ratls__hello_request__descriptor, &ratls__hello_reply__descriptor,
+                                total, NULL));
     current = srv;
     rpc_serve(srv, thread, target);
     return srv;
@@ -629,6 +677,62 @@ static void test_conn_window_margin(void)
     ccz_rpc_server_free(srv);
 }
 
+/* A connection's bound sheds that connection's own calls, never another's: connections a and
+ * c (opened before and after b) each hold a larger unfinished request (65000 bytes, a heap
+ * buffer of 112 KiB) than any of b's (the largest 50000 bytes, 100 KiB); b's three pass its
+ * window's margin (98305 bytes), and b's largest is shed while a's and c's are kept and
+ * answered once complete. */
+static void test_conn_bound_own_calls(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
+    so.max_message = 65536;
+    so.max_conn_buffer = 65536 + 65536;
+    so.max_buffer = 1u << 20;
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_of(&so, &thread, target);
+    uint8_t *f = hello_frame(65541);
+    peer a, b, c;
+    peer_open(&a, target);
+    peer_open(&b, target);
+    peer_open(&c, target);
+    doled da = {f, 65000, false}, dc = {f, 65000, false};
+    int32_t ia = peer_call_doled(&a, &da), ic = peer_call_doled(&c, &dc);
+    peer_pump(&a, 150, NULL, 0);
+    peer_pump(&c, 150, NULL, 0);
+    doled d[3] = {{f, 50000, false}, {f, 24152, false}, {f, 24152, false}};
+    int32_t ids[3];
+    for (int i = 0; i < 3; i++)
+        ids[i] = peer_call_doled(&b, &d[i]);
+    peer_pump(&b, 300, NULL, 0);
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(b.status[SLOT(ids[i])], -1); /* 98304 bytes: within the margin */
+    d[2].avail = 1;
+    CHECK_INT(nghttp2_session_resume_data(b.h2, ids[2]), 0);
+    peer_until(&b, ids[0], false, 3000);
+    CHECK_INT(b.status[SLOT(ids[0])], CCZ_RPC_RESOURCE_EXHAUSTED);
+    CHECK_INT(b.status[SLOT(ids[1])], -1);
+    peer *other[2] = {&a, &c};
+    doled *od[2] = {&da, &dc};
+    int32_t oid[2] = {ia, ic};
+    for (int i = 0; i < 2; i++) {
+        peer_pump(other[i], 50, NULL, 0);
+        CHECK_INT(other[i]->status[SLOT(oid[i])], -1); /* kept */
+        od[i]->avail = 541;
+        od[i]->end = true;
+        CHECK_INT(nghttp2_session_resume_data(other[i]->h2, oid[i]), 0);
+        peer_until(other[i], oid[i], false, 3000);
+        CHECK_INT(other[i]->status[SLOT(oid[i])], CCZ_RPC_OK);
+    }
+    free(f);
+    peer_close_all(&a);
+    peer_close_all(&b);
+    peer_close_all(&c);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
 /* Shutting down tells a connected client with GOAWAY NO_ERROR (a graceful end, not an error),
  * and a server left without connections (its last one closed, or none ever) stops at once,
  * not at the end of its grace time (3 s here). */
@@ -658,6 +762,162 @@ static void test_shutdown_goaway(void)
     rpc_serve_stop(srv, thread, 3000);
     CHECK(now_ms() - t0 < 1500);
     ccz_rpc_server_free(srv);
+}
+
+/* Request bytes leave the server-wide count as their messages are consumed: one client stream
+ * sends 48 messages back to back, 12 MiB in all, through a server whose bound is 320 KiB (the
+ * least for messages of 256 KiB), alternating messages of 256 KiB (received into a reserved
+ * buffer, their next message's first bytes moved to a heap buffer of their own) and of 261995
+ * bytes (below the reserved buffers' size: a heap buffer grown by doubling, its last growth
+ * capped at a message and a frame, 276 KiB, where doubling would hold about 500 KiB). None is shed, and the count is back to nothing: two
+ * calls on a new connection, each with a message of 256 KiB, are answered after it. */
+static void test_stream_over_bound(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(262144, 262144 + 65536, &thread, target);
+    enum { N = 48 };
+    const size_t sizes[2] = {262149, 262000}; /* frames: prefix and message */
+    size_t total_len = 0, names = 0;
+    for (int i = 0; i < N; i++)
+        total_len += sizes[i % 2];
+    uint8_t *body = malloc(total_len), *at = body;
+    for (int i = 0; i < N; i++) {
+        uint8_t *f = hello_frame(sizes[i % 2]);
+        memcpy(at, f, sizes[i % 2]);
+        at += sizes[i % 2];
+        names += sizes[i % 2] - 9; /* less the prefix, the tag and 3 bytes of length */
+        free(f);
+    }
+    peer p;
+    peer_open(&p, target);
+    h2_body b = {body, total_len};
+    int32_t id = peer_call(&p, "/test.Stream/Total", 0, &b);
+    peer_until(&p, id, false, 20000);
+    CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+    char want[64];
+    snprintf(want, sizeof want, "%d/%zu", N, names);
+    CHECK_STR(p.message[SLOT(id)], want);
+    peer_close_all(&p);
+    /* later calls, on a connection of their own, still have the whole bound */
+    uint8_t *f = hello_frame(262149);
+    peer_open(&p, target);
+    for (int i = 0; i < 2; i++) {
+        h2_body one = {f, 262149};
+        id = peer_call(&p, "/test.Stream/Total", 0, &one);
+        peer_until(&p, id, false, 5000);
+        CHECK_INT(p.status[SLOT(id)], CCZ_RPC_OK);
+        CHECK_STR(p.message[SLOT(id)], "1/262140");
+    }
+    free(f);
+    free(body);
+    peer_close_all(&p);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* A request buffer much larger than what it still holds is given back: one stream's message of
+ * 261995 bytes grew its heap buffer to 276 KiB, and the 100 bytes of its next message that came
+ * with its end leave a page charged, not 276 KiB; so a 256 KiB message on another connection
+ * fits the server-wide bound (320 KiB) beside it, and neither call is shed. */
+static void test_buffer_shrunk(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(262144, 262144 + 65536, &thread, target);
+    uint8_t *body = malloc(262000 + 262149), *big = hello_frame(262149);
+    uint8_t *f = hello_frame(262000);
+    memcpy(body, f, 262000);
+    memcpy(body + 262000, big, 262149);
+    free(f);
+    peer p, q;
+    peer_open(&p, target);
+    peer_open(&q, target);
+    doled d = {body, 262000 + 100, false};
+    nghttp2_nv nv[6];
+    size_t n = h2_grpc_headers(nv, "/test.Stream/Total", "application/grpc");
+    nghttp2_data_provider prd = {.source.ptr = &d, .read_callback = doled_read};
+    int32_t held = nghttp2_submit_request(p.h2, NULL, nv, n, &prd, NULL);
+    CHECK_INT(held, 1);
+    /* the first message is consumed (credited back), its buffer shrunk */
+    peer_pump(&p, 300, NULL, 0);
+    CHECK(p.credit_conn >= 262000 - 16384);
+    h2_body b = {big, 262149};
+    int32_t id = peer_call(&q, "/test.Stream/Total", 0, &b);
+    peer_until(&q, id, false, 3000);
+    CHECK_INT(q.status[SLOT(id)], CCZ_RPC_OK);
+    CHECK_STR(q.message[SLOT(id)], "1/262140");
+    peer_pump(&p, 50, NULL, 0);
+    CHECK_INT(p.status[SLOT(held)], -1); /* not shed */
+    d.avail = 262149 - 100;
+    d.end = true;
+    CHECK_INT(nghttp2_session_resume_data(p.h2, held), 0);
+    peer_until(&p, held, false, 3000);
+    CHECK_INT(p.status[SLOT(held)], CCZ_RPC_OK);
+    CHECK_STR(p.message[SLOT(held)], "2/524131");
+    free(big);
+    free(body);
+    peer_close_all(&p);
+    peer_close_all(&q);
+    rpc_serve_stop(srv, thread, 500);
+    ccz_rpc_server_free(srv);
+}
+
+/* A graceful shutdown with calls in flight on two connections: both clients get GOAWAY
+ * NO_ERROR naming their calls as processed (before any call ends); one connection's call is
+ * answered by its handler 200 ms on, and that connection closes; the other's request is not
+ * complete yet, and the server keeps serving it (its loop runs on) until the client sends the
+ * rest: it is answered, its connection closed, and only then the loop ends, well before the
+ * end of its grace time (5 s). */
+static void test_shutdown_two_connections(void)
+{
+    pthread_t thread;
+    char target[64];
+    ccz_rpc_server *srv = server_new(1024, 1024 + 65536, &thread, target);
+    signal(SIGPIPE, SIG_IGN);
+    memset(&late, 0, sizeof late);
+    peer p, q;
+    peer_open(&p, target);
+    peer_open(&q, target);
+    static const uint8_t hello_later[] = {0, 0, 0, 0, 7, 0x0a, 0x05, 'l', 'a', 't', 'e', 'r'};
+    h2_body b = {hello_later, sizeof hello_later};
+    int32_t pid = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
+    doled d = {hello_z, 3, false};
+    int32_t qid = peer_call_doled(&q, &d);
+    peer_pump(&p, 30, NULL, 0);
+    peer_pump(&q, 30, NULL, 0);
+    ccz_rpc_server_shutdown(srv, 5000); /* p's call is answered 200 ms after it came */
+    peer_pump(&q, 300, NULL, 0);
+    CHECK(q.goaway); /* while its call is in flight */
+    CHECK_INT(q.goaway_error, NGHTTP2_NO_ERROR);
+    CHECK_INT(q.status[SLOT(qid)], -1);
+    CHECK(!q.closed[SLOT(qid)]);
+    int64_t closed = peer_until_eof(&p, now_ms(), 2000);
+    CHECK(p.goaway);
+    CHECK_INT(p.goaway_error, NGHTTP2_NO_ERROR);
+    CHECK_INT(p.status[SLOT(pid)], CCZ_RPC_OK); /* answered, then its connection closed */
+    CHECK(closed >= 0);
+    CHECK(atomic_load(&late.done));
+    CHECK_OK(late.finish);
+    peer_pump(&q, 200, NULL, 0);
+    CHECK_INT(q.status[SLOT(qid)], -1); /* still in flight, its connection served */
+    d.p = hello_z + 3;
+    d.avail = sizeof hello_z - 3;
+    d.end = true;
+    CHECK_INT(nghttp2_session_resume_data(q.h2, qid), 0);
+    peer_until(&q, qid, false, 2000);
+    CHECK_INT(q.status[SLOT(qid)], CCZ_RPC_OK);
+    closed = peer_until_eof(&q, now_ms(), 2000);
+    CHECK(closed >= 0 && closed < 1500);
+    int64_t t0 = now_ms();
+    pthread_join(thread, NULL);
+    CHECK(now_ms() - t0 < 1500);
+    peer_close_all(&p);
+    peer_close_all(&q);
+    ccz_rpc_server_free(srv);
+    memset(&late, 0, sizeof late); /* for the next test's late answer */
 }
 
 /* A message's length prefix is read anew for each message: a DATA frame with a whole message
@@ -802,6 +1062,19 @@ static void test_zero_window_stall(void)
     CHECK_INT(p.error[SLOT(id)], NGHTTP2_CANCEL);
     CHECK_INT(p.status[SLOT(id)], -1); /* its status never went out */
     CHECK(now_ms() - start >= 250);
+    /* the stall counts from the first byte that waits, not the last queued: a handler that
+     * keeps queueing messages (one every 100 ms for 1.2 s) does not keep the stream */
+    static const uint8_t drip[] = {0, 0, 0, 0, 6, 0x0a, 0x04, 'd', 'r', 'i', 'p'};
+    h2_body d = {drip, sizeof drip};
+    atomic_store(&drips, 0);
+    id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &d);
+    start = now_ms();
+    peer_until(&p, id, true, 3000);
+    CHECK(p.closed[SLOT(id)]);
+    CHECK_INT(p.error[SLOT(id)], NGHTTP2_CANCEL);
+    CHECK_INT(p.status[SLOT(id)], -1);
+    CHECK(now_ms() - start < 1400);  /* at 300 to 600 ms; 1.5 s counting from the last */
+    CHECK(atomic_load(&drips) < 12); /* reset before the handler's last message */
     peer_close_all(&p);
     rpc_serve_stop(srv, thread, 500);
     ccz_rpc_server_free(srv);
@@ -1652,10 +1925,12 @@ static void test_reserved_headers(void)
 
 TEST_MAIN(T(test_metadata_bound), T(test_metadata_other_connection), T(test_metadata_sheds_request),
           T(test_held_at_bound), T(test_largest_shed), T(test_conn_window_margin),
-          T(test_shutdown_goaway), T(test_second_prefix), T(test_early_end_reset),
-          T(test_cancelled_call), T(test_unsendable_status), T(test_zero_window_stall),
-          T(test_idle_timely), T(test_idle_after_call), T(test_call_misuse),
-          T(test_server_setup_refused), T(test_rapid_reset), T(test_unread_statuses),
-          T(test_ping_flood), T(test_continuation_flood), T(test_made_you_reset),
-          T(test_client_trailers), T(test_window_credit), T(test_stream_credit_restarts),
-          T(test_refused_credit), T(test_header_list_edge), T(test_reserved_headers))
+          T(test_conn_bound_own_calls), T(test_shutdown_goaway), T(test_shutdown_two_connections),
+          T(test_stream_over_bound), T(test_buffer_shrunk), T(test_second_prefix),
+          T(test_early_end_reset), T(test_cancelled_call), T(test_unsendable_status),
+          T(test_zero_window_stall), T(test_idle_timely), T(test_idle_after_call),
+          T(test_call_misuse), T(test_server_setup_refused), T(test_rapid_reset),
+          T(test_unread_statuses), T(test_ping_flood), T(test_continuation_flood),
+          T(test_made_you_reset), T(test_client_trailers), T(test_window_credit),
+          T(test_stream_credit_restarts), T(test_refused_credit), T(test_header_list_edge),
+          T(test_reserved_headers))
