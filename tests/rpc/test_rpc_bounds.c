@@ -639,20 +639,27 @@ static void test_held_at_bound(void)
     small_server_stop(srv, thread, &p);
 }
 
-/* A connection's unfinished requests may fill its window (131072 bytes for messages of 64 KiB)
- * up to a credit step and a frame (32768 bytes) short of it, not further: three calls holding
- * 98304 bytes between them are kept, one byte more and the largest is shed (the server-wide
- * bound, 1 MiB here, is far). */
-static void test_conn_window_margin(void)
+/* A server of 64 KiB messages, a connection's bound of two (its window) and a server-wide bound
+ * of 1 MiB, far. */
+static ccz_rpc_server *window_server(pthread_t *thread, char *target)
 {
     signal(SIGPIPE, SIG_IGN);
     ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
     so.max_message = 65536;
     so.max_conn_buffer = 65536 + 65536;
     so.max_buffer = 1u << 20;
+    return server_of(&so, thread, target);
+}
+
+/* A connection's unfinished requests may fill its window (131072 bytes for messages of 64 KiB)
+ * up to a credit step and a frame (32768 bytes) short of it, not further: three calls holding
+ * 98304 bytes between them are kept, one byte more and the largest is shed (the server-wide
+ * bound, 1 MiB here, is far). */
+static void test_conn_window_margin(void)
+{
     pthread_t thread;
     char target[64];
-    ccz_rpc_server *srv = server_of(&so, &thread, target);
+    ccz_rpc_server *srv = window_server(&thread, target);
     peer p;
     peer_open(&p, target);
     uint8_t *f = hello_frame(65541);
@@ -684,14 +691,9 @@ static void test_conn_window_margin(void)
  * answered once complete. */
 static void test_conn_bound_own_calls(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    ccz_rpc_server_opts so = CCZ_RPC_SERVER_OPTS_INIT;
-    so.max_message = 65536;
-    so.max_conn_buffer = 65536 + 65536;
-    so.max_buffer = 1u << 20;
     pthread_t thread;
     char target[64];
-    ccz_rpc_server *srv = server_of(&so, &thread, target);
+    ccz_rpc_server *srv = window_server(&thread, target);
     uint8_t *f = hello_frame(65541);
     peer a, b, c;
     peer_open(&a, target);
