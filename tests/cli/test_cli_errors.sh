@@ -28,7 +28,7 @@ for c in "sim" "sim init" "sim measure" "sim signer" "sim info" "attest" "verify
          "ratls inspect" "ratls server" "ratls client" "rpc" "rpc greeter" "rpc greeter serve" \
          "rpc greeter call" "paillier" "paillier keygen" "paillier encrypt" "paillier decrypt" \
          "paillier add" "paillier mul" "paillier bench" "he" "he params" "he bench" "version" \
-         "ml" "ml info" "ml run"; do
+         "ml" "ml info" "ml run" "psi" "psi serve" "psi join" "psi ecdh"; do
     # shellcheck disable=SC2086
     run 0 "$CCZ" $c --help
     contains "$out" "usage: ccz"

@@ -97,12 +97,14 @@ gen empty 2 0,300 0 3; session empty 2; expect empty 2
 gen same 2 250,250 250 4; session same 2; expect same 2
 [ "$(wc -l < "$T/same.1.out")" = 250 ] || fail "equal sets: $(wc -l < "$T/same.1.out") items, expected 250"
 # blank lines (LF and CRLF) in both sets are no items: the intersection holds no empty item
-# (nor a lone CR), and a party counts only its items
-printf 'apple\n\nbanana\n\r\n' > "$T/blank.1"
+# (nor a lone CR), and a party counts only its items; a last line without its LF is an item,
+# and its trailing CR is dropped as any line's is
+printf 'apple\n\nbanana\n\r\ncherry\r' > "$T/blank.1"
 printf '\nbanana\r\n\r\ncherry\n\n' > "$T/blank.2"
 session blank 2; expect blank 2
-contains "$(cat "$T/blank.1.err")" "party1 joins with 2 items"
-[ "$(cat "$T/blank.1.out")" = banana ] || fail "sets with blank lines: '$(cat "$T/blank.1.out")'"
+contains "$(cat "$T/blank.1.err")" "party1 joins with 3 items"
+[ "$(cat "$T/blank.1.out")" = "$(printf 'banana\ncherry')" ] ||
+    fail "sets with blank lines: '$(cat "$T/blank.1.out")'"
 stop
 contains "$(cat "$T/s.log")" "session 4 done: 2 parties, 250 items"
 
@@ -261,6 +263,39 @@ wait $P1
 contains "$(cat "$T/full.2.err")" "ccz: psi join: cannot write the intersection: No space left on device"
 [ "$(cat "$T/full.1.rc")" = 0 ] || fail "the other party exited $(cat "$T/full.1.rc")"
 [ "$(wc -l < "$T/full.1.out")" = 1400 ] || fail "the other party got $(wc -l < "$T/full.1.out") items"
+# an intersection small enough for stdio's buffer, so only the final flush (or close) fails: to
+# --out on a full disk (full_disk.py: writes to files fail with EFBIG) the party says so, names
+# the file, exits 2 and leaves --out as it was and no temporary file; to standard output on a full
+# device it says so itself (not main's 'cannot write standard output'), exits 2, prints no summary
+gen fl 2 40,30 10 13
+echo "an earlier intersection" > "$T/fl.1.out"
+( /usr/bin/python3 "$(dirname "$0")/full_disk.py" "$CCZ" psi join 127.0.0.1:$PORT "${EP[@]}" \
+      --name p1 --data "$T/fl.1" --chief --out "$T/fl.1.out" 2> "$T/fl.1.err"; echo $? > "$T/fl.1.rc" ) &
+P1=$!
+code=0
+"$CCZ" psi join 127.0.0.1:$PORT "${EP[@]}" --name p2 --data "$T/fl.2" > /dev/full 2> "$T/fl.2.err" || code=$?
+wait $P1
+[ "$(cat "$T/fl.1.rc")" = 2 ] || fail "a party whose --out cannot be flushed exited $(cat "$T/fl.1.rc"): $(cat "$T/fl.1.err")"
+contains "$(cat "$T/fl.1.err")" "ccz: psi join: cannot write the intersection to $T/fl.1.out: File too large"
+[ "$(cat "$T/fl.1.out")" = "an earlier intersection" ] || fail "a failed --out write changed it: $(cat "$T/fl.1.out")"
+[ -z "$(ls "$T" | grep '^fl\.1\.out\.tmp')" ] || fail "a failed --out write left $(ls "$T" | grep '^fl\.1\.out\.tmp')"
+[ "$code" = 2 ] || fail "a party whose standard output cannot be flushed exited $code: $(cat "$T/fl.2.err")"
+contains "$(cat "$T/fl.2.err")" "ccz: psi join: cannot write the intersection: No space left on device"
+! grep -q "cannot write standard output\|items in the intersection" "$T/fl.2.err" ||
+    fail "a party whose standard output cannot be flushed: $(cat "$T/fl.2.err")"
+# standard output a pipe whose reader is gone: the party is not killed by SIGPIPE, it says why
+# and exits 2
+gen sp 2 40,30 10 14
+( "$CCZ" psi join 127.0.0.1:$PORT "${EP[@]}" --name p1 --data "$T/sp.1" --chief --out "$T/sp.1.out" \
+      2> "$T/sp.1.err"; echo $? > "$T/sp.1.rc" ) &
+P1=$!
+"$CCZ" psi join 127.0.0.1:$PORT "${EP[@]}" --name p2 --data "$T/sp.2" 2> "$T/sp.2.err" | true
+code=${PIPESTATUS[0]}
+wait $P1
+[ "$code" = 2 ] || fail "a party writing to a closed pipe exited $code: $(cat "$T/sp.2.err")"
+contains "$(cat "$T/sp.2.err")" "ccz: psi join: cannot write the intersection: Broken pipe"
+[ "$(cat "$T/sp.1.rc")" = 0 ] || fail "the other party exited $(cat "$T/sp.1.rc")"
+[ "$(wc -l < "$T/sp.1.out")" = 10 ] || fail "the other party got $(wc -l < "$T/sp.1.out") items"
 stop
 
 # ---- usage errors
