@@ -203,6 +203,7 @@ typedef struct {
     uint32_t goaway_error;  /* the GOAWAY's code */
     uint32_t credit_conn;   /* what the server's WINDOW_UPDATEs credited the connection */
     uint32_t credit[SLOTS]; /* and each stream */
+    uint32_t pings;         /* the server's PING ACKs */
 } peer;
 
 static ssize_t peer_send(nghttp2_session *s, const uint8_t *d, size_t n, int f, void *u)
@@ -255,6 +256,8 @@ static int peer_frame(nghttp2_session *s, const nghttp2_frame *fr, void *u)
         else if (SLOT(fr->hd.stream_id) < SLOTS)
             p->credit[SLOT(fr->hd.stream_id)] += n;
     }
+    if (fr->hd.type == NGHTTP2_PING && (fr->hd.flags & NGHTTP2_FLAG_ACK))
+        p->pings++;
     return 0;
 }
 
@@ -352,6 +355,18 @@ static void peer_pump(peer *p, int ms, const uint32_t *watch, uint32_t want)
             return;
         CHECK((ssize_t)nghttp2_session_mem_recv(p->h2, buf, (size_t)n) == n);
     }
+}
+
+/* Until the server has read all that p sent: a PING after it, answered (the server reads a
+ * connection's frames in order), however late the server's thread is scheduled. What is queued
+ * goes out first: nghttp2 sends a PING before the HEADERS and DATA queued with it. */
+static void peer_sync(peer *p)
+{
+    CHECK_INT(nghttp2_session_send(p->h2), 0);
+    uint32_t want = p->pings + 1;
+    CHECK_INT(nghttp2_submit_ping(p->h2, NGHTTP2_FLAG_NONE, NULL), 0);
+    peer_pump(p, 5000, &p->pings, want);
+    CHECK_INT(p->pings, want);
 }
 
 /* A request body the test doles out: the avail bytes at p, then (once end is set) the end of
@@ -843,8 +858,10 @@ static void test_buffer_shrunk(void)
     nghttp2_data_provider prd = {.source.ptr = &d, .read_callback = doled_read};
     int32_t held = nghttp2_submit_request(p.h2, NULL, nv, n, &prd, NULL);
     CHECK_INT(held, 1);
-    /* the first message is consumed (credited back), its buffer shrunk */
-    peer_pump(&p, 300, NULL, 0);
+    /* the first message is consumed (credited back), its buffer shrunk: however long the
+     * server's thread takes to be scheduled */
+    for (int64_t end = now_ms() + 5000; p.credit_conn < 262000 - 16384 && now_ms() < end;)
+        peer_pump(&p, 20, NULL, 0);
     CHECK(p.credit_conn >= 262000 - 16384);
     h2_body b = {big, 262149};
     int32_t id = peer_call(&q, "/test.Stream/Total", 0, &b);
@@ -888,10 +905,11 @@ static void test_shutdown_two_connections(void)
     int32_t pid = peer_call(&p, "/ratls.Greeter/SayHello", 0, &b);
     doled d = {hello_z, 3, false};
     int32_t qid = peer_call_doled(&q, &d);
-    peer_pump(&p, 30, NULL, 0);
-    peer_pump(&q, 30, NULL, 0);
+    peer_sync(&p); /* both calls read before the shutdown, not only sent */
+    peer_sync(&q);
     ccz_rpc_server_shutdown(srv, 5000); /* p's call is answered 200 ms after it came */
-    peer_pump(&q, 300, NULL, 0);
+    for (int64_t end = now_ms() + 3000; !q.goaway && now_ms() < end;)
+        peer_pump(&q, 20, NULL, 0);
     CHECK(q.goaway); /* while its call is in flight */
     CHECK_INT(q.goaway_error, NGHTTP2_NO_ERROR);
     CHECK_INT(q.status[SLOT(qid)], -1);
@@ -911,11 +929,11 @@ static void test_shutdown_two_connections(void)
     CHECK_INT(nghttp2_session_resume_data(q.h2, qid), 0);
     peer_until(&q, qid, false, 2000);
     CHECK_INT(q.status[SLOT(qid)], CCZ_RPC_OK);
-    closed = peer_until_eof(&q, now_ms(), 2000);
-    CHECK(closed >= 0 && closed < 1500);
+    closed = peer_until_eof(&q, now_ms(), 4000);
+    CHECK(closed >= 0 && closed < 3000); /* not at the end of the grace time (5 s) */
     int64_t t0 = now_ms();
     pthread_join(thread, NULL);
-    CHECK(now_ms() - t0 < 1500);
+    CHECK(now_ms() - t0 < 3000);
     peer_close_all(&p);
     peer_close_all(&q);
     ccz_rpc_server_free(srv);
@@ -1070,13 +1088,13 @@ static void test_zero_window_stall(void)
     h2_body d = {drip, sizeof drip};
     atomic_store(&drips, 0);
     id = peer_call(&p, "/ratls.Greeter/SayHello", 0, &d);
-    start = now_ms();
     peer_until(&p, id, true, 3000);
     CHECK(p.closed[SLOT(id)]);
     CHECK_INT(p.error[SLOT(id)], NGHTTP2_CANCEL);
     CHECK_INT(p.status[SLOT(id)], -1);
-    CHECK(now_ms() - start < 1400);  /* at 300 to 600 ms; 1.5 s counting from the last */
-    CHECK(atomic_load(&drips) < 12); /* reset before the handler's last message */
+    /* reset before the handler's last message (at 300 to 600 ms; counted from the last queued
+     * it would come after all twelve): the drips tell it on a loaded machine, not the clock */
+    CHECK(atomic_load(&drips) < 12);
     peer_close_all(&p);
     rpc_serve_stop(srv, thread, 500);
     ccz_rpc_server_free(srv);
