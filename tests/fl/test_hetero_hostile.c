@@ -211,6 +211,37 @@ static void call_now(call *c, ccz_rpc_channel *ch, const char *method, const Pro
     run_call(c);
 }
 
+/* run_call after 0.5 s, in a thread of start_call's */
+static void *run_call_later(void *arg)
+{
+    usleep(500 * 1000);
+    return run_call(arg);
+}
+
+/* A HostScores started with ccz_rpc_start: its status and the scores it got. */
+typedef struct {
+    int code;
+    char msg[512];
+    double scores[4];
+    size_t n;
+} scores_call;
+
+static void scores_msg(const ProtobufCMessage *resp, void *payload)
+{
+    scores_call *c = payload;
+    const Heterolr__ScoresRequest *r = (const Heterolr__ScoresRequest *)resp;
+    c->n = r->n_scores;
+    for (size_t i = 0; i < r->n_scores && i < 4; i++)
+        c->scores[i] = r->scores[i];
+}
+
+static void scores_done(const ccz_rpc_status *st, void *payload)
+{
+    scores_call *c = payload;
+    c->code = st->code;
+    snprintf(c->msg, sizeof c->msg, "%s", st->message);
+}
+
 static void join_call(call *c)
 {
     pthread_join(c->thread, NULL);
@@ -555,20 +586,33 @@ static void hostile_parties(void)
     EXPECT(h, "Scores", sr, &heterolr__empty__descriptor, CCZ_RPC_FAILED_PRECONDITION,
            "the scores must be finite");
     sr.scores = scores;
-    call hs = {0};
-    start_call(&hs, g, "HostScores", &empty.base, &heterolr__scores_request__descriptor);
-    EXPECT(h, "Scores", sr, &heterolr__empty__descriptor, 0, "");
-    EXPECT(h, "Scores", sr, &heterolr__empty__descriptor, CCZ_RPC_FAILED_PRECONDITION,
-           "this host has sent its scores");
+    /* the guest asks twice on its connection before the host's scores (sent 0.5 s later): the
+     * first waits for them, the second is refused at once (one HostScores at a time) */
+    call hs;
+    call_set(&hs, h, "Scores", &sr.base, &heterolr__empty__descriptor, 0);
+    test_thread(&hs.thread, run_call_later, &hs);
+    scores_call got[2] = {{.code = -1}, {.code = -1}};
+    ccz_rpc_call_opts wait = CCZ_RPC_CALL_OPTS_INIT;
+    wait.deadline_ms = 5000;
+    for (int i = 0; i < 2; i++) {
+        ccz_rpc_stream *gs;
+        CHECK_OK(ccz_rpc_start(g, &gs, "/heterolr.Arbiter/HostScores", &empty.base,
+                               &heterolr__scores_request__descriptor, &wait, scores_msg,
+                               scores_done, &got[i]));
+    }
+    CHECK_OK(ccz_rpc_channel_run(g));
     join_call(&hs);
     CHECK_INT(hs.code, 0);
-    if (hs.resp) {
-        const Heterolr__ScoresRequest *got = (const Heterolr__ScoresRequest *)hs.resp;
-        CHECK_INT(got->n_scores, 4);
-        for (size_t i = 0; i < got->n_scores && i < 4; i++)
-            CHECK(got->scores[i] == scores[i]);
-    }
     free_call(&hs);
+    EXPECT(h, "Scores", sr, &heterolr__empty__descriptor, CCZ_RPC_FAILED_PRECONDITION,
+           "this host has sent its scores");
+    CHECK_INT(got[0].code, 0);
+    CHECK_INT(got[0].n, 4);
+    for (size_t i = 0; i < got[0].n && i < 4; i++)
+        CHECK(got[0].scores[i] == scores[i]);
+    CHECK_INT(got[1].code, CCZ_RPC_FAILED_PRECONDITION);
+    CHECK_STR(got[1].msg,
+              "the guest waits for the hosts' scores already (one HostScores at a time)");
 
     EXPECT(g, "Finish", empty, &heterolr__empty__descriptor, 0, "");
     EXPECT(h, "Finish", empty, &heterolr__empty__descriptor, 0, "");
@@ -924,9 +968,13 @@ static void second_held_call(void)
     arbiter_free(&a);
 }
 
+/* The epoch the host's and the guest's gradient replies of the last raw_step named (-1: none). */
+static int raw_epoch[2];
+
 /* One step of the one host h and the guest g (3 weights each) with raw calls: the host's scores,
  * the guest's residuals (with an encrypted loss of 0, or none), both gradients. The loss the
- * guest's gradient reply carries goes to loss. */
+ * guest's gradient reply carries goes to loss. The guest's scores reply carries the one host's
+ * square as the host sent it (the sum of one). */
 static void raw_step(ccz_rpc_channel *g, ccz_rpc_channel *h, int step, size_t rows, bool with_loss,
                      double *loss)
 {
@@ -947,6 +995,9 @@ static void raw_step(ccz_rpc_channel *g, ccz_rpc_channel *h, int step, size_t ro
     st.step = step;
     call_now(&hfc, g, "HostForwards", &st.base, &heterolr__forward_reply__descriptor, 0);
     CHECK_INT(hfc.code, 0);
+    const Heterolr__ForwardReply *fr = (const Heterolr__ForwardReply *)hfc.resp;
+    CHECK(fr && fr->n_forward == rows && fr->square.len == sq.b[0].len &&
+          !memcmp(fr->square.data, sq.b[0].data, sq.b[0].len));
     free_call(&hfc);
     Heterolr__ResidualsRequest rr = HETEROLR__RESIDUALS_REQUEST__INIT;
     rr.step = step;
@@ -969,13 +1020,18 @@ static void raw_step(ccz_rpc_channel *g, ccz_rpc_channel *h, int step, size_t ro
     gr.step = step;
     gr.masked = grad.b;
     gr.n_masked = 3;
+    raw_epoch[0] = raw_epoch[1] = -1;
     call_now(&c, h, "Gradient", &gr.base, &heterolr__gradient_reply__descriptor, 0);
     CHECK_INT(c.code, 0);
+    if (c.resp)
+        raw_epoch[0] = ((const Heterolr__GradientReply *)c.resp)->epoch;
     free_call(&c);
     call_now(&c, g, "Gradient", &gr.base, &heterolr__gradient_reply__descriptor, 0);
     CHECK_INT(c.code, 0);
-    if (c.resp)
+    if (c.resp) {
         *loss = ((const Heterolr__GradientReply *)c.resp)->loss;
+        raw_epoch[1] = ((const Heterolr__GradientReply *)c.resp)->epoch;
+    }
     free_call(&c);
     cts_free(&s);
     cts_free(&sq);
@@ -999,8 +1055,10 @@ static void loss_of_some_batches(void)
     double loss[4] = {0, 0, 0, 0};
     raw_step(g, h, 0, 2, false, &loss[0]); /* epoch 0: the first batch without its loss */
     raw_step(g, h, 1, 2, true, &loss[1]);
-    raw_step(g, h, 2, 2, true, &loss[2]); /* epoch 1: both */
+    raw_step(g, h, 2, 2, true, &loss[2]);          /* epoch 1: both */
+    CHECK(raw_epoch[0] == 1 && raw_epoch[1] == 1); /* step 2 of 2 batches an epoch */
     raw_step(g, h, 3, 2, true, &loss[3]);
+    CHECK(raw_epoch[0] == 1 && raw_epoch[1] == 1);
     CHECK(isnan(loss[0]) && isnan(loss[2])); /* not the end of an epoch */
     CHECK(isnan(loss[1]));
     CHECK(fabs(loss[3] - log(2.0)) < 1e-12);

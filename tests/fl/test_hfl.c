@@ -743,6 +743,7 @@ typedef struct {
     bool cut;            /* round 1: a stream cut after one slice, then a late one */
     bool retry;          /* round 1: a stream cut after one slice, then a whole one at once */
     double loss;         /* of its unary updates (0: 1) */
+    unsigned acked;      /* the round its last accepted unary update's Ack named */
 } client;
 
 static int unary(ccz_rpc_channel *ch, const char *method, const ProtobufCMessage *req,
@@ -776,8 +777,10 @@ static int push(client *c, ccz_rpc_channel *ch, unsigned round, size_t n)
     ProtobufCMessage *resp = NULL;
     unsigned k = c->pushes < 8 ? c->pushes++ : 7;
     c->codes[k] = unary(ch, "PushUpdate", &u.base, &cczfl__ack__descriptor, &resp, c->msgs[k]);
-    if (resp)
+    if (resp) {
+        c->acked = ((const Cczfl__Ack *)resp)->round;
         protobuf_c_message_free_unpacked(resp, NULL);
+    }
     ccz_buf_free(&b);
     return c->codes[k];
 }
@@ -1239,6 +1242,8 @@ typedef struct {
     ccz_rpc_channel *ch;
     int code;
     char msg[512];
+    unsigned round; /* of the model answered */
+    bool done;
 } model_call;
 
 static void *get_model_run(void *arg)
@@ -1247,8 +1252,11 @@ static void *get_model_run(void *arg)
     Cczfl__ModelRequest mr = CCZFL__MODEL_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
     m->code = unary(m->ch, "GetModel", &mr.base, &cczfl__model__descriptor, &resp, m->msg);
-    if (resp)
+    if (resp) {
+        m->round = ((const Cczfl__Model *)resp)->round;
+        m->done = ((const Cczfl__Model *)resp)->done;
         protobuf_c_message_free_unpacked(resp, NULL);
+    }
     return NULL;
 }
 
@@ -1273,7 +1281,9 @@ static void out_of_turn(void)
     ccz_rpc_channel_opts co = CCZ_RPC_CHANNEL_OPTS_INIT;
     ccz_rpc_channel *ch[3];
     client cs[3] = {
-        {.name = "a", .examples = 10}, {.name = "b", .examples = 30}, {.name = "c", .examples = 5}};
+        {.name = "a", .examples = 10},
+        {.name = "b", .examples = 30},
+        {.name = "c", .examples = 1000000000}}; /* c joins with the most examples allowed */
     ProtobufCMessage *resp = NULL;
     for (int i = 0; i < 3; i++) {
         CHECK_OK(ccz_rpc_channel_new(&ch[i], s.target, &co));
@@ -1349,13 +1359,28 @@ static void out_of_turn(void)
         CHECK_CONTAINS(msg, bad[i].why);
     }
     ccz_buf_free(&b);
+    /* the most examples an update may count: accepted, acknowledged for its round */
+    cs[0].examples = 1000000000;
     CHECK_INT(push(&cs[0], ch[0], 1, DIM), 0);
+    CHECK_INT(cs[0].acked, 1);
     cs[0].w[0] = 100;
     CHECK_INT(push(&cs[0], ch[0], 1, DIM), CCZ_RPC_ALREADY_EXISTS);
     CHECK_CONTAINS(cs[0].msgs[1], "update for the round is in already");
     CHECK_INT(s.n_rounds, 0);
+    /* c waits for a round (its GetModel held) when the training ends: it gets the final model
+     * of round 1, done */
+    usleep(300 * 1000); /* c's GetModel cut at its deadline above is gone */
+    model_call last = {.ch = ch[2], .code = -1};
+    test_thread(&t, get_model_run, &last);
+    usleep(300 * 1000);
+    cs[1].examples = 1000000000;
     CHECK_INT(push(&cs[1], ch[1], 1, DIM), 0);
-    /* the round closed on a's first update and b's: (1*10 + 2*30) / 40 everywhere */
+    CHECK_INT(cs[1].acked, 1);
+    pthread_join(t, NULL);
+    CHECK_INT(last.code, 0);
+    CHECK(last.done && last.round == 1);
+    CHECK_INT(ccz_hfl_service_status(s.svc)->rounds_done, 1);
+    /* the round closed on a's first update and b's, of equal weights: 1.5 everywhere */
     CHECK_INT(unary(ch[2], "GetModel", &mr.base, &cczfl__model__descriptor, &resp, NULL), 0);
     if (resp) {
         const Cczfl__Model *m = (const Cczfl__Model *)resp;
@@ -1363,7 +1388,7 @@ static void out_of_turn(void)
         float w[DIM];
         CHECK_OK(ccz_hfl_tensor_decode(w, DIM, m->dtype, m->weights.data, m->weights.len));
         for (int k = 0; k < DIM; k++)
-            CHECK(w[k] == 1.75f);
+            CHECK(w[k] == 1.5f);
         protobuf_c_message_free_unpacked(resp, NULL);
     }
     for (int i = 0; i < 3; i++)

@@ -484,10 +484,11 @@ static bool resource_policy_ok(attestation *a, http_request *r, json_t *s, const
     ccz_buf ev = CCZ_BUF_INIT;
     uint8_t expected[64];
     const char *hex = json_string_value(json_object_get(s, "report-data"));
+    const char *ev64 = json_string_value(json_object_get(s, "evidence"));
     bool ok = false;
-    if (ccz_policy_parse(&p, policy, strlen(policy)) != CCZ_OK || !hex ||
+    if (ccz_policy_parse(&p, policy, strlen(policy)) != CCZ_OK || !hex || !ev64 ||
         ccz_hex_decode_fixed(expected, 64, hex, strlen(hex)) != CCZ_OK ||
-        att_decode_b64(&ev, json_string_value(json_object_get(s, "evidence"))) != CCZ_OK) {
+        att_decode_b64(&ev, ev64) != CCZ_OK) {
         http_reply_error(r, 500, "the resource's policy or the session is unreadable");
         goto out;
     }

@@ -719,8 +719,10 @@ static void on_host_scores(ccz_rpc_call *call, const ProtobufCMessage *req, void
         return;
     if (!w->guest || !stopped(v, w) || w->fl.held) {
         (void)!ccz_rpc_finish(call, CCZ_RPC_FAILED_PRECONDITION,
-                              !w->guest ? "only the guest gets the hosts' scores"
-                                        : "the training is not over");
+                              !w->guest        ? "only the guest gets the hosts' scores"
+                              : !stopped(v, w) ? "the training is not over"
+                                               : "the guest waits for the hosts' scores already "
+                                                 "(one HostScores at a time)");
         return;
     }
     fl_hold(&w->fl, call);

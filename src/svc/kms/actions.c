@@ -950,7 +950,7 @@ static bool token_ok(kms_call *c, const char *keyid)
         (j = json_loadb((const char *)raw.ptr, raw.len, JSON_REJECT_DUPLICATES, NULL)) != NULL) {
         const char *id = json_string_value(json_object_get(j, "keyid"));
         json_int_t ts = json_integer_value(json_object_get(j, "timestamp"));
-        if (id && strcmp(id, keyid) == 0 && kms_now_ms() - ts < IMPORT_TTL_MS &&
+        if (id && strcmp(id, keyid) == 0 && ts > kms_now_ms() - IMPORT_TTL_MS &&
             (st = import_token(&want, c->k, keyid, ts)) == CCZ_OK)
             ok = want.len == strlen(t) && CRYPTO_memcmp(want.ptr, t, want.len) == 0;
     }
