@@ -50,6 +50,7 @@
 #include "tee/internal.h"
 #include "rpc_greeter.h"
 #include "serving_models.h"
+#include "trust_kinds.h"
 
 #define MAX_POSITIONS 200
 #define HEQ_POSITIONS 40 /* an encrypted lookup's answer takes 0.4 s */
@@ -1121,17 +1122,21 @@ static ccz_status att_token_check(const ccz_buf *token)
     return s;
 }
 
+/* A service's reading of a body that should be taken: out_of_memory for att_out_of_memory, a
+ * refusal (never expected) invalid_argument */
+static ccz_status read_status(const char *why)
+{
+    return why == att_out_of_memory ? CCZ_ERR_NOMEM : why ? CCZ_ERR_INVALID_ARGUMENT : CCZ_OK;
+}
+
 static ccz_status t_att(void)
 {
     ccz_status s = CCZ_OK;
     att_attest_req q[2] = {ATT_ATTEST_REQ_INIT, ATT_ATTEST_REQ_INIT};
     for (size_t i = 0; i < 2 && s == CCZ_OK; i++) {
         char msg[200];
-        const char *why =
-            att_attest_read(&q[i], att_body[i], &(ccz_buf)CCZ_BUF_INIT, msg, sizeof msg);
-        s = why == att_out_of_memory ? CCZ_ERR_NOMEM
-            : why                    ? CCZ_ERR_INVALID_ARGUMENT /* never expected */
-                                     : CCZ_OK;
+        s = read_status(
+            att_attest_read(&q[i], att_body[i], &(ccz_buf)CCZ_BUF_INIT, msg, sizeof msg));
     }
     char *text = NULL;
     if (s == CCZ_OK)
@@ -1194,11 +1199,8 @@ static ccz_status t_kbs(void)
         att_kbs_attest_req q = {CCZ_BUF_INIT, {0}, NULL, NULL};
         char msg[200];
         int status;
-        const char *why =
-            att_kbs_attest_read(&q, kbs_body[i], tee[i], "kbs-n", &status, msg, sizeof msg);
-        s = why == att_out_of_memory ? CCZ_ERR_NOMEM
-            : why                    ? CCZ_ERR_INVALID_ARGUMENT /* never expected */
-                                     : CCZ_OK;
+        s = read_status(
+            att_kbs_attest_read(&q, kbs_body[i], tee[i], "kbs-n", &status, msg, sizeof msg));
         ccz_buf_free(&q.evidence);
     }
     return s;
@@ -1410,28 +1412,11 @@ static ccz_status t_trust_anchors(void)
         ccz_trust *t = NULL;
         if ((s = ccz_trust_new(&t)) != CCZ_OK)
             return s;
-        ccz_span in = CCZ_SPAN(anchors[i].ptr + 1, anchors[i].len - 1);
-        switch (anchors[i].ptr[0] % 5) {
-        case 0:
-            s = ccz_trust_add_sim_root(t, in);
-            if (ccz_trust_sim_root_count(t) != (s == CCZ_OK ? 1u : 0u))
-                s = CCZ_ERR_INVALID_ARGUMENT;
-            break;
-        case 1:
-            s = ccz_trust_add_intel_root(t, in);
-            break;
-        case 2:
-            s = ccz_trust_add_amd_ark(t, in);
-            break;
-        case 3:
-            s = ccz_trust_add_hygon_hrk(t, in);
-            break;
-        default:
-            s = ccz_trust_add_cca_anchors(t, in);
-            if (s != CCZ_OK && ccz_trust_cca_anchor_count(t) != 0)
-                s = CCZ_ERR_INVALID_ARGUMENT; /* all of a store, or none of it */
-            break;
-        }
+        bool partial;
+        s = fuzz_trust_add(t, anchors[i].ptr[0], CCZ_SPAN(anchors[i].ptr + 1, anchors[i].len - 1),
+                           &partial);
+        if (partial)
+            s = CCZ_ERR_INVALID_ARGUMENT; /* the counts say the add was not all or nothing */
         ccz_trust_free(t);
         if (worst == CCZ_OK || s == CCZ_ERR_NOMEM)
             worst = s; /* each kind read, whatever the others did */
